@@ -1,0 +1,99 @@
+//! Backfill: Prometheus text or OpenMetrics with timestamps, written into the TSDB.
+//! Used by `loupe import` and `POST /api/v1/import/prometheus`.
+
+use scraper::exposition::{Entry, Format, Parser};
+use tsdb::db::Db;
+use tsdb::{Labels, METRIC_NAME};
+
+/// Samples appended per commit.
+const BATCH: usize = 20_000;
+
+/// What an import did.
+#[derive(Debug, Default, Clone)]
+pub struct ImportStats {
+    /// Samples parsed.
+    pub samples: u64,
+    /// Samples stored.
+    pub appended: u64,
+    /// Samples rejected by the TSDB (out of order, out of bounds, conflicting duplicates).
+    pub rejected: u64,
+    /// The first rejection.
+    pub first_rejection: Option<String>,
+}
+
+/// Why an import failed.
+#[derive(Debug, thiserror::Error)]
+pub enum ImportError {
+    /// The input is not valid exposition text.
+    #[error("{0}")]
+    Parse(#[from] scraper::Error),
+    /// A sample's labels are invalid.
+    #[error("{0}")]
+    Labels(tsdb::Error),
+    /// The TSDB failed to store an accepted batch.
+    #[error("{0}")]
+    Storage(tsdb::Error),
+}
+
+/// Parses `text` and appends every sample to `db`, committing in batches. Samples without a
+/// timestamp get `default_timestamp`. `progress` is called after each batch with the number of
+/// samples parsed so far. Parse errors stop the import; batches committed before stay.
+pub fn import_text(
+    db: &Db,
+    text: &str,
+    format: Format,
+    default_timestamp: i64,
+    mut progress: impl FnMut(u64),
+) -> Result<ImportStats, ImportError> {
+    let mut stats = ImportStats::default();
+    let mut appender = db.appender();
+    // Input is usually grouped by series: reuse the previous series' reference when labels repeat.
+    let mut previous: Option<(String, u64)> = None;
+    let mut key = String::new();
+    let mut consumed = 0u64;
+    for entry in Parser::new(text, format) {
+        let Entry::Sample(sample) = entry? else { continue };
+        key.clear();
+        key.push_str(&sample.name);
+        for (name, value) in &sample.labels {
+            key.push('\u{0}');
+            key.push_str(name);
+            key.push('\u{1}');
+            key.push_str(value);
+        }
+        let t = sample.timestamp_ms.unwrap_or(default_timestamp);
+        let reused = match &previous {
+            Some((previous_key, series_ref)) if *previous_key == key => {
+                appender.append_ref(*series_ref, t, sample.value).is_ok()
+            }
+            _ => false,
+        };
+        if !reused {
+            let pairs = std::iter::once((METRIC_NAME, sample.name.as_ref()))
+                .chain(sample.labels.iter().map(|(n, v)| (n.as_ref(), v.as_ref())));
+            let labels = Labels::new(pairs).map_err(ImportError::Labels)?;
+            let series_ref = appender.append(&labels, t, sample.value).map_err(ImportError::Labels)?;
+            previous = Some((key.clone(), series_ref));
+        }
+        stats.samples += 1;
+        consumed += 1;
+        if appender.len() >= BATCH {
+            commit(appender, &mut stats)?;
+            appender = db.appender();
+            progress(consumed);
+        }
+    }
+    commit(appender, &mut stats)?;
+    progress(consumed);
+    Ok(stats)
+}
+
+fn commit(appender: tsdb::head::Appender<'_>, stats: &mut ImportStats) -> Result<(), ImportError> {
+    let result = appender.commit().map_err(ImportError::Storage)?;
+    stats.appended += result.appended as u64;
+    stats.rejected += result.rejected() as u64;
+    if stats.first_rejection.is_none() {
+        stats.first_rejection = result.first_error.map(|e| e.to_string());
+    }
+    Ok(())
+}

@@ -1,0 +1,173 @@
+//! `loupe serve`: open the store, serve HTTP, run maintenance, shut down cleanly on a signal.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use anyhow::Context;
+use tsdb::db::Db;
+use tsdb::wal::SyncPolicy;
+
+use crate::api::{self, AppState};
+use crate::config::{self, Config};
+use crate::metrics::Metrics;
+
+/// Flags of `loupe serve`.
+#[derive(Debug, clap::Args)]
+pub struct ServeArgs {
+    /// Configuration file (YAML). Without it Loupe runs on its embedded defaults.
+    #[arg(long)]
+    config: Option<PathBuf>,
+    /// Data directory.
+    #[arg(long, default_value = "loupe-data")]
+    data_dir: PathBuf,
+    /// Address of the HTTP server.
+    #[arg(long, default_value = "127.0.0.1:9700")]
+    listen: SocketAddr,
+    /// How often the head is cut into blocks, blocks compacted and retention applied.
+    #[arg(long, default_value = "1m", value_parser = parse_duration_arg)]
+    maintenance_interval: Duration,
+    /// Largest accepted request body (after decompression).
+    #[arg(long, default_value = "64MiB", value_parser = parse_bytes_arg)]
+    max_body_size: u64,
+}
+
+fn parse_duration_arg(text: &str) -> Result<Duration, String> {
+    config::parse_duration(text).map_err(|e| format!("{e:#}"))
+}
+
+fn parse_bytes_arg(text: &str) -> Result<u64, String> {
+    config::parse_bytes(text).map_err(|e| format!("{e:#}"))
+}
+
+/// Runs the server until SIGTERM or SIGINT.
+pub fn run(args: ServeArgs) -> anyhow::Result<()> {
+    let config = match &args.config {
+        Some(path) => Config::load(path)?,
+        None => Config::default(),
+    };
+    let options = config.db_options()?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("starting the runtime")?;
+    runtime.block_on(serve(args, options))
+}
+
+async fn serve(args: ServeArgs, options: tsdb::db::DbOptions) -> anyhow::Result<()> {
+    // Bind first so a port clash fails fast, before a long WAL replay.
+    let listener = tokio::net::TcpListener::bind(args.listen)
+        .await
+        .with_context(|| format!("listening on {}", args.listen))?;
+    let local = listener.local_addr()?;
+    tracing::info!(address = %local, "listening");
+    let data_dir = args.data_dir.clone();
+    let sync_policy = options.wal.sync.clone();
+    let db = tokio::task::spawn_blocking(move || Db::open(&data_dir, options))
+        .await?
+        .with_context(|| format!("opening data directory {}", args.data_dir.display()))?;
+    let db = Arc::new(db);
+    let state = Arc::new(AppState {
+        db: db.clone(),
+        metrics: Metrics::new(db.clone()),
+        ready: AtomicBool::new(true),
+        max_body_bytes: usize::try_from(args.max_body_size).unwrap_or(usize::MAX),
+    });
+    let stop = tokio_util_stop();
+    let maintenance = tokio::spawn(maintenance_loop(db.clone(), args.maintenance_interval, stop.clone()));
+    let syncer = match sync_policy {
+        SyncPolicy::Interval(every) => Some(tokio::spawn(sync_loop(db.clone(), every, stop.clone()))),
+        _ => None,
+    };
+    let shutdown_state = state.clone();
+    axum::serve(listener, api::router(state))
+        .with_graceful_shutdown(async move {
+            shutdown_signal().await;
+            shutdown_state.ready.store(false, Ordering::Release);
+            tracing::info!("shutting down");
+        })
+        .await
+        .context("http server")?;
+    stop.send_replace(true);
+    let _ = maintenance.await;
+    if let Some(syncer) = syncer {
+        let _ = syncer.await;
+    }
+    tokio::task::spawn_blocking(move || db.close()).await??;
+    tracing::info!("stopped");
+    Ok(())
+}
+
+type Stop = tokio::sync::watch::Sender<bool>;
+
+fn tokio_util_stop() -> Stop {
+    tokio::sync::watch::Sender::new(false)
+}
+
+async fn maintenance_loop(db: Arc<Db>, every: Duration, stop: Stop) {
+    let mut stopped = stop.subscribe();
+    let mut ticker = tokio::time::interval(every);
+    ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    ticker.tick().await;
+    loop {
+        tokio::select! {
+            _ = ticker.tick() => {}
+            _ = stopped.wait_for(|s| *s) => return,
+        }
+        let db = db.clone();
+        match tokio::task::spawn_blocking(move || db.maintain()).await {
+            Ok(Ok(report)) if report != Default::default() => {
+                tracing::info!(
+                    cut = report.blocks_cut,
+                    compactions = report.compactions,
+                    deleted = report.blocks_deleted,
+                    "maintenance done"
+                );
+            }
+            Ok(Ok(_)) => {}
+            Ok(Err(error)) => tracing::error!(%error, "maintenance failed"),
+            Err(error) => tracing::error!(%error, "maintenance task failed"),
+        }
+    }
+}
+
+async fn sync_loop(db: Arc<Db>, every: Duration, stop: Stop) {
+    let mut stopped = stop.subscribe();
+    let mut ticker = tokio::time::interval(every);
+    loop {
+        tokio::select! {
+            _ = ticker.tick() => {}
+            _ = stopped.wait_for(|s| *s) => return,
+        }
+        let db = db.clone();
+        if let Ok(Err(error)) = tokio::task::spawn_blocking(move || db.sync_wal()).await {
+            tracing::error!(%error, "wal fsync failed");
+        }
+    }
+}
+
+async fn shutdown_signal() {
+    let interrupt = async {
+        if let Err(error) = tokio::signal::ctrl_c().await {
+            tracing::error!(%error, "cannot listen for SIGINT");
+            std::future::pending::<()>().await;
+        }
+    };
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(error) => {
+                tracing::error!(%error, "cannot listen for SIGTERM");
+                std::future::pending::<()>().await;
+            }
+        }
+    };
+    tokio::select! {
+        _ = interrupt => {}
+        _ = terminate => {}
+    }
+}

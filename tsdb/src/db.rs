@@ -1,0 +1,395 @@
+//! The database: a data directory with a WAL, a head and blocks, kept in shape by [`Db::maintain`].
+
+use std::fs::File;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use parking_lot::{Mutex, RwLock};
+use rustc_hash::FxHashMap;
+
+use crate::block::{self, Block};
+use crate::compact;
+use crate::error::{Error, Result};
+use crate::head::{Appender, Head, HeadOptions, HeadStats, MemSeries};
+use crate::querier::Querier;
+use crate::retention;
+use crate::wal::{Record, Wal, WalOptions};
+
+/// Settings of a [`Db`].
+#[derive(Debug, Clone)]
+pub struct DbOptions {
+    /// Duration of a block cut from the head, in ms (default 2 h).
+    pub block_range: i64,
+    /// Samples per chunk (default 120).
+    pub samples_per_chunk: usize,
+    /// Out-of-order window in ms (default 0: out-of-order samples are rejected).
+    pub out_of_order_window: i64,
+    /// Delete blocks older than this (ms) relative to the newest data (default 15 days).
+    pub retention_time: Option<i64>,
+    /// Delete the oldest blocks while blocks and WAL together exceed this many bytes.
+    pub retention_size: Option<u64>,
+    /// Largest block compaction builds, in ms (default: 10 % of the retention time, at most 31 days).
+    pub max_block_range: Option<i64>,
+    /// WAL segment size and fsync policy.
+    pub wal: WalOptions,
+}
+
+impl Default for DbOptions {
+    fn default() -> Self {
+        DbOptions {
+            block_range: 2 * 3_600_000,
+            samples_per_chunk: 120,
+            out_of_order_window: 0,
+            retention_time: Some(15 * 24 * 3_600_000),
+            retention_size: None,
+            max_block_range: None,
+            wal: WalOptions::default(),
+        }
+    }
+}
+
+/// What [`Db::maintain`] did.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct MaintainReport {
+    /// Blocks written from the head.
+    pub blocks_cut: usize,
+    /// Compactions run.
+    pub compactions: usize,
+    /// Blocks deleted by retention.
+    pub blocks_deleted: usize,
+}
+
+/// Figures about the whole database, for self-monitoring.
+#[derive(Debug, Clone, Default)]
+pub struct DbStats {
+    /// The head's figures.
+    pub head: HeadStats,
+    /// Number of blocks.
+    pub blocks: usize,
+    /// Bytes of all blocks on disk.
+    pub blocks_bytes: u64,
+    /// Bytes of the WAL on disk.
+    pub wal_bytes: u64,
+    /// Samples in blocks.
+    pub block_samples: u64,
+    /// Blocks cut from the head since start.
+    pub blocks_cut_total: u64,
+    /// Compactions since start.
+    pub compactions_total: u64,
+    /// Blocks deleted by retention since start.
+    pub retention_deletions_total: u64,
+}
+
+/// An open data directory.
+pub struct Db {
+    dir: PathBuf,
+    options: DbOptions,
+    head: Arc<Head>,
+    blocks: RwLock<Vec<Arc<Block>>>,
+    maintenance: Mutex<()>,
+    _lock: File,
+    blocks_cut: AtomicU64,
+    compactions: AtomicU64,
+    retention_deletions: AtomicU64,
+}
+
+impl Db {
+    /// Opens (creating) the database in `dir`: loads blocks, replays the WAL into the head.
+    /// A torn WAL tail is truncated with a warning; another process using `dir` is an error.
+    pub fn open(dir: &Path, options: DbOptions) -> Result<Db> {
+        std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
+        let lock_path = dir.join("lock");
+        let lock = File::options()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&lock_path)
+            .map_err(|e| Error::io(&lock_path, e))?;
+        if lock.try_lock().is_err() {
+            return Err(Error::InvalidArgument(format!(
+                "data directory {} is in use by another process",
+                dir.display()
+            )));
+        }
+        block::remove_temporary(dir)?;
+        let mut blocks = Vec::new();
+        for path in block::list_blocks(dir)? {
+            blocks.push(Arc::new(Block::open(&path)?));
+        }
+        blocks.sort_by_key(|b| (b.meta().min_time, b.meta().max_time));
+        let head_options = HeadOptions {
+            chunk_range: options.block_range,
+            out_of_order_window: options.out_of_order_window,
+            samples_per_chunk: options.samples_per_chunk,
+        };
+        let head = Arc::new(Head::new(head_options, None));
+        if let Some(max) = blocks.iter().map(|b| b.meta().max_time).max() {
+            head.set_min_valid_time(max);
+        }
+        let started = std::time::Instant::now();
+        let (wal, replay) = replay_wal(&dir.join("wal"), options.wal.clone(), &head)?;
+        head.set_wal(wal);
+        tracing::info!(
+            dir = %dir.display(),
+            blocks = blocks.len(),
+            series = head.stats().num_series,
+            samples = replay.samples,
+            elapsed_ms = started.elapsed().as_millis() as u64,
+            "opened tsdb"
+        );
+        Ok(Db {
+            dir: dir.to_path_buf(),
+            options,
+            head,
+            blocks: RwLock::new(blocks),
+            maintenance: Mutex::new(()),
+            _lock: lock,
+            blocks_cut: AtomicU64::new(0),
+            compactions: AtomicU64::new(0),
+            retention_deletions: AtomicU64::new(0),
+        })
+    }
+
+    /// The data directory.
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// The options in force.
+    pub fn options(&self) -> &DbOptions {
+        &self.options
+    }
+
+    /// Starts a batch of appends.
+    pub fn appender(&self) -> Appender<'_> {
+        self.head.appender()
+    }
+
+    /// A view of the data in `[mint, maxt]` (inclusive, ms).
+    pub fn querier(&self, mint: i64, maxt: i64) -> Querier {
+        Querier::new(self.head.clone(), self.blocks.read().clone(), mint, maxt)
+    }
+
+    /// The head (for statistics and tests).
+    pub fn head(&self) -> &Head {
+        &self.head
+    }
+
+    /// Metadata of every block, oldest first.
+    pub fn blocks(&self) -> Vec<block::BlockMeta> {
+        self.blocks.read().iter().map(|b| b.meta().clone()).collect()
+    }
+
+    /// Current figures.
+    pub fn stats(&self) -> DbStats {
+        let blocks = self.blocks.read();
+        DbStats {
+            head: self.head.stats(),
+            blocks: blocks.len(),
+            blocks_bytes: blocks.iter().map(|b| b.size_bytes()).sum(),
+            block_samples: blocks.iter().map(|b| b.meta().stats.num_samples).sum(),
+            wal_bytes: self.head.with_wal(|wal| wal.map_or(0, |w| w.size_bytes())),
+            blocks_cut_total: self.blocks_cut.load(Ordering::Relaxed),
+            compactions_total: self.compactions.load(Ordering::Relaxed),
+            retention_deletions_total: self.retention_deletions.load(Ordering::Relaxed),
+        }
+    }
+
+    /// fsyncs the WAL (for the `Interval` policy).
+    pub fn sync_wal(&self) -> Result<()> {
+        self.head.with_wal(|wal| wal.map_or(Ok(()), |w| w.sync()))
+    }
+
+    /// Cuts head ranges older than 1.5 block ranges into blocks, compacts, applies retention.
+    pub fn maintain(&self) -> Result<MaintainReport> {
+        let _guard = self.maintenance.lock();
+        let mut report = MaintainReport::default();
+        let range = self.options.block_range;
+        loop {
+            let stats = self.head.stats();
+            let (Some(min), Some(max)) = (stats.min_time, stats.max_time) else {
+                break;
+            };
+            if max - min < range + range / 2 {
+                break;
+            }
+            let start = min.div_euclid(range) * range;
+            self.cut_block(start, start + range)?;
+            report.blocks_cut += 1;
+        }
+        report.compactions = self.compact()?;
+        report.blocks_deleted = self.apply_retention()?;
+        Ok(report)
+    }
+
+    /// Writes the head's samples in `[start, end)` to a block, then drops them from the head and
+    /// checkpoints the WAL.
+    fn cut_block(&self, start: i64, end: i64) -> Result<()> {
+        let mut series: Vec<Arc<MemSeries>> = self.head.all_series();
+        series.sort_by(|a, b| a.labels.cmp(&b.labels));
+        let mut writer = block::BlockWriter::create(&self.dir, start, end, 1, Vec::new())?;
+        let mut written = 0usize;
+        for s in &series {
+            let samples = s.data.lock().samples_between(start, end - 1);
+            if samples.is_empty() {
+                continue;
+            }
+            let chunks = compact::encode_chunks(&samples, self.options.samples_per_chunk);
+            writer.add_series(&s.labels, &compact::chunk_inputs(&chunks))?;
+            written += 1;
+        }
+        let (meta, path) = writer.finish()?;
+        let block = Arc::new(Block::open(&path)?);
+        self.add_block(block);
+        let removed = self.head.truncate(end);
+        let head = self.head.clone();
+        let checkpoint = self
+            .head
+            .with_wal(|wal| wal.map(|w| w.checkpoint(|r| head.has_series(r), end)));
+        if let Some(result) = checkpoint {
+            result?;
+        }
+        self.blocks_cut.fetch_add(1, Ordering::Relaxed);
+        tracing::info!(ulid = %meta.ulid, min_time = start, max_time = end, series = written, removed_series = removed, "cut head block");
+        Ok(())
+    }
+
+    fn add_block(&self, block: Arc<Block>) {
+        let mut blocks = self.blocks.write();
+        blocks.push(block);
+        blocks.sort_by_key(|b| (b.meta().min_time, b.meta().max_time));
+    }
+
+    fn remove_blocks(&self, ulids: &[String]) -> Result<()> {
+        let removed: Vec<Arc<Block>> = {
+            let mut blocks = self.blocks.write();
+            let (gone, kept): (Vec<_>, Vec<_>) = blocks.drain(..).partition(|b| ulids.contains(&b.meta().ulid));
+            *blocks = kept;
+            gone
+        };
+        for block in removed {
+            // Queries still holding the block keep their mappings; the files go when they drop it.
+            let dir = block.dir().to_path_buf();
+            let doomed = dir.with_extension("deleted");
+            std::fs::rename(&dir, &doomed).map_err(|e| Error::io(&dir, e))?;
+            std::fs::remove_dir_all(&doomed).map_err(|e| Error::io(&doomed, e))?;
+        }
+        Ok(())
+    }
+
+    fn compact(&self) -> Result<usize> {
+        let mut done = 0;
+        let max_range = self.options.max_block_range.unwrap_or_else(|| {
+            let tenth = self.options.retention_time.map_or(i64::MAX, |r| r / 10);
+            tenth.min(31 * 24 * 3_600_000)
+        });
+        let ranges = compact::ranges(self.options.block_range, max_range);
+        loop {
+            let blocks = self.blocks.read().clone();
+            let metas: Vec<&block::BlockMeta> = blocks.iter().map(|b| b.meta()).collect();
+            let Some(plan) = compact::plan(&metas, &ranges) else {
+                break;
+            };
+            let inputs: Vec<Arc<Block>> = plan.iter().map(|&i| blocks[i].clone()).collect();
+            let path = compact::compact(&self.dir, &inputs, self.options.samples_per_chunk)?;
+            let merged = Arc::new(Block::open(&path)?);
+            let ulids: Vec<String> = inputs.iter().map(|b| b.meta().ulid.clone()).collect();
+            tracing::info!(ulid = %merged.meta().ulid, sources = ?ulids, "compacted blocks");
+            self.add_block(merged);
+            self.remove_blocks(&ulids)?;
+            self.compactions.fetch_add(1, Ordering::Relaxed);
+            done += 1;
+        }
+        Ok(done)
+    }
+
+    fn apply_retention(&self) -> Result<usize> {
+        let blocks = self.blocks.read().clone();
+        let wal_bytes = self.head.with_wal(|wal| wal.map_or(0, |w| w.size_bytes()));
+        let newest = blocks
+            .iter()
+            .map(|b| b.meta().max_time)
+            .chain(self.head.stats().max_time)
+            .max();
+        let candidates: Vec<retention::BlockInfo> = blocks
+            .iter()
+            .map(|b| retention::BlockInfo {
+                min_time: b.meta().min_time,
+                max_time: b.meta().max_time,
+                bytes: b.size_bytes(),
+            })
+            .collect();
+        let policy = retention::Policy {
+            time: self.options.retention_time,
+            size: self.options.retention_size,
+        };
+        let doomed = retention::blocks_to_delete(&candidates, policy, newest, wal_bytes);
+        if doomed.is_empty() {
+            return Ok(0);
+        }
+        let ulids: Vec<String> = doomed.iter().map(|&i| blocks[i].meta().ulid.clone()).collect();
+        tracing::info!(blocks = ?ulids, "deleting blocks past retention");
+        self.remove_blocks(&ulids)?;
+        self.retention_deletions
+            .fetch_add(ulids.len() as u64, Ordering::Relaxed);
+        Ok(ulids.len())
+    }
+
+    /// Flushes and closes the WAL. Appends after this fail.
+    pub fn close(&self) -> Result<()> {
+        if let Some(wal) = self.head.take_wal() {
+            wal.close()?;
+        }
+        Ok(())
+    }
+}
+
+impl Drop for Db {
+    fn drop(&mut self) {
+        if let Err(error) = self.close() {
+            tracing::warn!(%error, "closing tsdb");
+        }
+    }
+}
+
+/// Replays the WAL into `head` and returns it ready for appends.
+fn replay_wal(dir: &Path, options: WalOptions, head: &Head) -> Result<(Wal, crate::wal::ReplayStats)> {
+    let mut by_ref: FxHashMap<u64, Arc<MemSeries>> = FxHashMap::default();
+    let min_valid = head.min_valid_time();
+    let range = head.options().chunk_range;
+    let per_chunk = head.options().samples_per_chunk;
+    let mut unknown = 0u64;
+    let result = Wal::open(dir, options, |record| {
+        match record {
+            Record::Series(series) => {
+                for s in series {
+                    let created = head.create_with_ref(s.series_ref, &s.labels);
+                    by_ref.insert(s.series_ref, created);
+                }
+            }
+            Record::Samples(samples) => {
+                for s in samples {
+                    if s.t < min_valid {
+                        continue;
+                    }
+                    let Some(series) = by_ref.get(&s.series_ref) else {
+                        unknown += 1;
+                        continue;
+                    };
+                    // Everything in the WAL was accepted once: take it back, out of order or not.
+                    series
+                        .data
+                        .lock()
+                        .append(crate::Sample::new(s.t, s.v), i64::MIN, range, per_chunk);
+                    head.note_time(s.t);
+                }
+            }
+        }
+        Ok(())
+    })?;
+    if unknown > 0 {
+        tracing::warn!(samples = unknown, "wal samples for unknown series skipped");
+    }
+    Ok(result)
+}

@@ -1,0 +1,173 @@
+//! Batched appends to the head: validate, apply, log to the WAL, acknowledge.
+
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+
+use super::Head;
+use super::series::{AppendOutcome, MemSeries};
+use crate::error::{Error, Result};
+use crate::labels::Labels;
+use crate::sample::Sample;
+use crate::wal::SampleRecord;
+
+/// What a commit did with its samples. Rejected samples do not fail the batch: the others are
+/// stored, and the first rejection is kept to report.
+#[derive(Debug, Default, Clone)]
+pub struct CommitStats {
+    /// Samples stored.
+    pub appended: usize,
+    /// Exact duplicates (same timestamp and value): accepted and ignored, as Prometheus does.
+    pub duplicates: usize,
+    /// Same timestamp as a stored sample with another value.
+    pub duplicate_conflicts: usize,
+    /// Older than the newest sample of their series, outside the out-of-order window.
+    pub out_of_order: usize,
+    /// Older than the head accepts (already written to a block).
+    pub out_of_bounds: usize,
+    /// The first rejection, as an error naming series and timestamp.
+    pub first_error: Option<Error>,
+}
+
+impl CommitStats {
+    /// Number of rejected samples.
+    pub fn rejected(&self) -> usize {
+        self.duplicate_conflicts + self.out_of_order + self.out_of_bounds
+    }
+}
+
+/// A batch of samples to add to the head. Nothing is visible or durable before
+/// [`Appender::commit`] returns `Ok`.
+pub struct Appender<'a> {
+    head: &'a Head,
+    samples: Vec<(Arc<MemSeries>, Sample)>,
+}
+
+impl<'a> Appender<'a> {
+    pub(super) fn new(head: &'a Head) -> Self {
+        Appender {
+            head,
+            samples: Vec::new(),
+        }
+    }
+
+    /// Adds a sample for the series `labels` and returns the series reference, which later
+    /// batches may pass to [`Appender::append_ref`] to skip the label lookup.
+    pub fn append(&mut self, labels: &Labels, t: i64, v: f64) -> Result<u64> {
+        if labels.is_empty() {
+            return Err(Error::InvalidLabels {
+                labels: labels.to_string(),
+                reason: "empty label set".into(),
+            });
+        }
+        let series = self.head.get_or_create(labels);
+        let series_ref = series.series_ref;
+        self.samples.push((series, Sample::new(t, v)));
+        Ok(series_ref)
+    }
+
+    /// Adds a sample for a series reference returned earlier. Fails when the series has since
+    /// been removed from the head; callers then use [`Appender::append`].
+    pub fn append_ref(&mut self, series_ref: u64, t: i64, v: f64) -> Result<()> {
+        let series = self
+            .head
+            .series_by_ref(series_ref)
+            .ok_or_else(|| Error::InvalidArgument(format!("unknown series reference {series_ref}")))?;
+        self.samples.push((series, Sample::new(t, v)));
+        Ok(())
+    }
+
+    /// Number of samples in the batch.
+    pub fn len(&self) -> usize {
+        self.samples.len()
+    }
+
+    /// True when the batch is empty.
+    pub fn is_empty(&self) -> bool {
+        self.samples.is_empty()
+    }
+
+    /// Applies the batch and writes it to the WAL. When this returns `Ok`, every accepted sample
+    /// is in the WAL (and fsynced if the WAL's policy says so).
+    pub fn commit(self) -> Result<CommitStats> {
+        let head = self.head;
+        let options = head.options();
+        let mut stats = CommitStats::default();
+        let mut state = head.commit.lock();
+        let min_valid = head.min_valid_time();
+        let head_max = head.max_time.load(Ordering::Acquire);
+        let ooo_min = if options.out_of_order_window > 0 {
+            head_max.saturating_sub(options.out_of_order_window).max(min_valid)
+        } else {
+            i64::MAX
+        };
+        let mut logged = Vec::with_capacity(self.samples.len());
+        let (mut batch_min, mut batch_max) = (i64::MAX, i64::MIN);
+        for (series, sample) in self.samples {
+            let series = if series.is_removed() {
+                head.get_or_create(&series.labels)
+            } else {
+                series
+            };
+            if sample.t < min_valid {
+                stats.out_of_bounds += 1;
+                stats.first_error.get_or_insert_with(|| Error::OutOfBounds {
+                    series: series.labels.to_string(),
+                    timestamp: sample.t,
+                    min_valid,
+                });
+                continue;
+            }
+            let outcome = series
+                .data
+                .lock()
+                .append(sample, ooo_min, options.chunk_range, options.samples_per_chunk);
+            match outcome {
+                AppendOutcome::Appended => {
+                    logged.push(SampleRecord {
+                        series_ref: series.series_ref,
+                        t: sample.t,
+                        v: sample.v,
+                    });
+                    batch_min = batch_min.min(sample.t);
+                    batch_max = batch_max.max(sample.t);
+                }
+                AppendOutcome::Duplicate => stats.duplicates += 1,
+                AppendOutcome::DuplicateConflict => {
+                    stats.duplicate_conflicts += 1;
+                    stats.first_error.get_or_insert_with(|| Error::DuplicateSample {
+                        series: series.labels.to_string(),
+                        timestamp: sample.t,
+                    });
+                }
+                AppendOutcome::OutOfOrder => {
+                    stats.out_of_order += 1;
+                    stats.first_error.get_or_insert_with(|| Error::OutOfOrder {
+                        series: series.labels.to_string(),
+                        timestamp: sample.t,
+                    });
+                }
+            }
+        }
+        stats.appended = logged.len();
+        let series_records = std::mem::take(&mut *head.pending_series.lock());
+        if let Some(wal) = state.wal.as_mut() {
+            if !series_records.is_empty() || !logged.is_empty() {
+                if let Err(error) = wal.log_batch(&series_records, &logged) {
+                    // Keep the series records for the next commit: later samples depend on them.
+                    head.pending_series.lock().extend(series_records);
+                    return Err(error);
+                }
+            }
+        }
+        if batch_min <= batch_max {
+            head.note_time(batch_min);
+            head.note_time(batch_max);
+        }
+        head.samples_appended
+            .fetch_add(stats.appended as u64, Ordering::Relaxed);
+        Ok(stats)
+    }
+
+    /// Discards the batch.
+    pub fn rollback(self) {}
+}

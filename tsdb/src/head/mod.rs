@@ -1,0 +1,304 @@
+//! The head: the most recent samples, in memory, appended concurrently with queries.
+//!
+//! Series live in hash-sharded maps (by label hash, collisions resolved by comparing labels, and
+//! by reference); an inverted index maps label pairs to series references. Appends are batched
+//! by an [`Appender`] and applied under one commit lock that also writes the WAL, so a batch is
+//! acknowledged only once it is logged.
+
+mod append;
+mod postings;
+mod read;
+mod series;
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicI64, AtomicU64, AtomicUsize, Ordering};
+
+use parking_lot::{Mutex, RwLock};
+use rustc_hash::FxHashMap;
+
+pub use append::{Appender, CommitStats};
+pub(crate) use series::MemSeries;
+
+use crate::labels::Labels;
+use crate::wal::{SeriesRecord, Wal};
+use postings::MemPostings;
+
+const SHARDS: usize = 64;
+
+/// Settings of the head.
+#[derive(Debug, Clone)]
+pub struct HeadOptions {
+    /// Block duration in milliseconds; chunks never cross a multiple of it.
+    pub chunk_range: i64,
+    /// How far behind the newest head sample an out-of-order sample may be (ms); 0 rejects them.
+    pub out_of_order_window: i64,
+    /// Samples per chunk before a new one is cut.
+    pub samples_per_chunk: usize,
+}
+
+impl Default for HeadOptions {
+    fn default() -> Self {
+        HeadOptions {
+            chunk_range: 2 * 3_600_000,
+            out_of_order_window: 0,
+            samples_per_chunk: 120,
+        }
+    }
+}
+
+/// Series by label hash; a hash collision keeps several series in one list.
+type HashShard = FxHashMap<u64, Vec<Arc<MemSeries>>>;
+/// Series by reference.
+type RefShard = FxHashMap<u64, Arc<MemSeries>>;
+
+/// State changed only under the commit lock.
+pub(crate) struct CommitState {
+    pub wal: Option<Wal>,
+}
+
+/// The in-memory part of the database.
+pub struct Head {
+    options: HeadOptions,
+    // Lock order: hash shard, then ref shard, then postings, then pending_series.
+    hash_shards: Box<[RwLock<HashShard>]>,
+    ref_shards: Box<[RwLock<RefShard>]>,
+    postings: RwLock<MemPostings>,
+    next_ref: AtomicU64,
+    /// Series created but not yet written to the WAL; drained by the next commit.
+    pending_series: Mutex<Vec<SeriesRecord>>,
+    commit: Mutex<CommitState>,
+    min_valid_time: AtomicI64,
+    min_time: AtomicI64,
+    max_time: AtomicI64,
+    num_series: AtomicUsize,
+    samples_appended: AtomicU64,
+}
+
+/// Figures about the head, for self-monitoring.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct HeadStats {
+    /// Series currently in memory.
+    pub num_series: usize,
+    /// Oldest sample time, if any.
+    pub min_time: Option<i64>,
+    /// Newest sample time, if any.
+    pub max_time: Option<i64>,
+    /// Samples appended since start (replay excluded).
+    pub samples_appended: u64,
+}
+
+impl Head {
+    /// An empty head that logs to `wal` when given.
+    pub fn new(options: HeadOptions, wal: Option<Wal>) -> Self {
+        Head {
+            options,
+            hash_shards: (0..SHARDS).map(|_| RwLock::new(HashShard::default())).collect(),
+            ref_shards: (0..SHARDS).map(|_| RwLock::new(RefShard::default())).collect(),
+            postings: RwLock::new(MemPostings::default()),
+            next_ref: AtomicU64::new(1),
+            pending_series: Mutex::new(Vec::new()),
+            commit: Mutex::new(CommitState { wal }),
+            min_valid_time: AtomicI64::new(i64::MIN),
+            min_time: AtomicI64::new(i64::MAX),
+            max_time: AtomicI64::new(i64::MIN),
+            num_series: AtomicUsize::new(0),
+            samples_appended: AtomicU64::new(0),
+        }
+    }
+
+    /// The options the head runs with.
+    pub fn options(&self) -> &HeadOptions {
+        &self.options
+    }
+
+    /// Starts a batch of appends.
+    pub fn appender(&self) -> Appender<'_> {
+        Appender::new(self)
+    }
+
+    /// Current figures.
+    pub fn stats(&self) -> HeadStats {
+        let min = self.min_time.load(Ordering::Acquire);
+        let max = self.max_time.load(Ordering::Acquire);
+        HeadStats {
+            num_series: self.num_series.load(Ordering::Relaxed),
+            min_time: (min != i64::MAX).then_some(min),
+            max_time: (max != i64::MIN).then_some(max),
+            samples_appended: self.samples_appended.load(Ordering::Relaxed),
+        }
+    }
+
+    /// Samples older than this are rejected as out of bounds (their range is in a block).
+    pub fn min_valid_time(&self) -> i64 {
+        self.min_valid_time.load(Ordering::Acquire)
+    }
+
+    /// Raises the minimum valid time (after blocks were loaded or cut).
+    pub fn set_min_valid_time(&self, t: i64) {
+        self.min_valid_time.fetch_max(t, Ordering::AcqRel);
+    }
+
+    fn shard_of_hash(&self, hash: u64) -> &RwLock<HashShard> {
+        &self.hash_shards[(hash % SHARDS as u64) as usize]
+    }
+
+    fn shard_of_ref(&self, series_ref: u64) -> &RwLock<RefShard> {
+        &self.ref_shards[(series_ref % SHARDS as u64) as usize]
+    }
+
+    /// Looks a series up by reference.
+    pub(crate) fn series_by_ref(&self, series_ref: u64) -> Option<Arc<MemSeries>> {
+        self.shard_of_ref(series_ref).read().get(&series_ref).cloned()
+    }
+
+    /// Looks a series up by labels.
+    pub(crate) fn series_by_labels(&self, labels: &Labels, hash: u64) -> Option<Arc<MemSeries>> {
+        let shard = self.shard_of_hash(hash).read();
+        shard
+            .get(&hash)
+            .and_then(|list| list.iter().find(|s| s.labels == *labels).cloned())
+    }
+
+    /// Finds or creates the series for `labels`. A new series is queued for the WAL before it
+    /// becomes visible, so no commit can log a sample of it ahead of its series record.
+    pub(crate) fn get_or_create(&self, labels: &Labels) -> Arc<MemSeries> {
+        let hash = labels.stable_hash();
+        if let Some(series) = self.series_by_labels(labels, hash) {
+            return series;
+        }
+        self.insert_series(labels, hash, None)
+    }
+
+    /// Creates a series with a known reference (WAL replay). Returns the existing series when the
+    /// labels are already present under another reference.
+    pub(crate) fn create_with_ref(&self, series_ref: u64, labels: &Labels) -> Arc<MemSeries> {
+        self.insert_series(labels, labels.stable_hash(), Some(series_ref))
+    }
+
+    fn insert_series(&self, labels: &Labels, hash: u64, known_ref: Option<u64>) -> Arc<MemSeries> {
+        let mut shard = self.shard_of_hash(hash).write();
+        if let Some(existing) = shard.get(&hash).and_then(|l| l.iter().find(|s| s.labels == *labels)) {
+            return existing.clone();
+        }
+        let series_ref = match known_ref {
+            Some(r) => {
+                self.next_ref.fetch_max(r + 1, Ordering::AcqRel);
+                r
+            }
+            None => self.next_ref.fetch_add(1, Ordering::AcqRel),
+        };
+        let series = Arc::new(MemSeries::new(series_ref, labels.clone()));
+        shard.entry(hash).or_default().push(series.clone());
+        self.shard_of_ref(series_ref).write().insert(series_ref, series.clone());
+        self.postings.write().add(series_ref, labels);
+        if known_ref.is_none() {
+            self.pending_series.lock().push(SeriesRecord {
+                series_ref,
+                labels: labels.clone(),
+            });
+        }
+        self.num_series.fetch_add(1, Ordering::Relaxed);
+        series
+    }
+
+    /// Attaches the WAL after replay.
+    pub(crate) fn set_wal(&self, wal: Wal) {
+        self.commit.lock().wal = Some(wal);
+    }
+
+    pub(crate) fn note_time(&self, t: i64) {
+        self.min_time.fetch_min(t, Ordering::AcqRel);
+        self.max_time.fetch_max(t, Ordering::AcqRel);
+    }
+
+    /// True when the series is still in the head (used to filter WAL checkpoints).
+    pub fn has_series(&self, series_ref: u64) -> bool {
+        self.shard_of_ref(series_ref).read().contains_key(&series_ref)
+    }
+
+    /// Runs `f` with the WAL under the commit lock (no commit runs meanwhile).
+    pub(crate) fn with_wal<T>(&self, f: impl FnOnce(Option<&mut Wal>) -> T) -> T {
+        let mut state = self.commit.lock();
+        f(state.wal.as_mut())
+    }
+
+    /// Takes the WAL out (on close).
+    pub(crate) fn take_wal(&self) -> Option<Wal> {
+        self.commit.lock().wal.take()
+    }
+
+    /// Drops all data older than `min_time` and removes series left empty. Runs under the commit
+    /// lock so no append races with the removal. Returns the number of series removed.
+    pub fn truncate(&self, min_time: i64) -> usize {
+        let _commit = self.commit.lock();
+        self.set_min_valid_time(min_time);
+        let mut removed = Vec::new();
+        let mut new_min = i64::MAX;
+        for shard in self.hash_shards.iter() {
+            let mut shard = shard.write();
+            let mut emptied = Vec::new();
+            for list in shard.values() {
+                for series in list {
+                    let mut data = series.data.lock();
+                    if data.truncate_before(min_time) {
+                        emptied.push(series.clone());
+                    } else if let Some(t) = data.min_time() {
+                        new_min = new_min.min(t);
+                    }
+                }
+            }
+            for series in emptied {
+                let hash = series.labels.stable_hash();
+                if let Some(list) = shard.get_mut(&hash) {
+                    list.retain(|s| !Arc::ptr_eq(s, &series));
+                    if list.is_empty() {
+                        shard.remove(&hash);
+                    }
+                }
+                series.removed.store(true, Ordering::Release);
+                removed.push(series);
+            }
+        }
+        for series in &removed {
+            self.shard_of_ref(series.series_ref).write().remove(&series.series_ref);
+        }
+        self.postings
+            .write()
+            .remove(removed.iter().map(|s| (s.series_ref, &s.labels)));
+        self.num_series.fetch_sub(removed.len(), Ordering::Relaxed);
+        self.min_time.store(new_min, Ordering::Release);
+        if new_min == i64::MAX {
+            self.max_time.store(i64::MIN, Ordering::Release);
+        }
+        removed.len()
+    }
+
+    /// Every series, for block cutting and statistics.
+    pub(crate) fn all_series(&self) -> Vec<Arc<MemSeries>> {
+        let mut all = Vec::with_capacity(self.num_series.load(Ordering::Relaxed));
+        for shard in self.ref_shards.iter() {
+            all.extend(shard.read().values().cloned());
+        }
+        all
+    }
+
+    /// Approximate heap bytes used by series, chunks and the index.
+    pub fn memory_bytes(&self) -> usize {
+        let mut total = 0;
+        for shard in self.ref_shards.iter() {
+            total += shard.read().capacity() * 17;
+        }
+        for shard in self.hash_shards.iter() {
+            let shard = shard.read();
+            total += shard.capacity() * (8 + 24 + 1);
+            for list in shard.values() {
+                total += list.capacity() * 8;
+                for series in list {
+                    total += std::mem::size_of::<MemSeries>() + 16 + series.labels.heap_size();
+                    total += series.data.lock().heap_size();
+                }
+            }
+        }
+        total + self.postings.read().heap_size()
+    }
+}

@@ -1,0 +1,304 @@
+//! One in-memory series of the head: its labels, closed chunks, the open chunk and out-of-order samples.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use parking_lot::Mutex;
+
+use crate::chunk::XorAppender;
+use crate::labels::Labels;
+use crate::sample::Sample;
+
+/// A full, immutable chunk kept in memory until the head range it belongs to is written to a block.
+#[derive(Debug, Clone)]
+pub(crate) struct ClosedChunk {
+    pub min_time: i64,
+    pub max_time: i64,
+    pub data: Arc<[u8]>,
+}
+
+/// What can go wrong when one sample is appended to a series.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum AppendOutcome {
+    /// Stored.
+    Appended,
+    /// Same timestamp and bit-identical value as a stored sample: accepted and ignored.
+    Duplicate,
+    /// Same timestamp, different value.
+    DuplicateConflict,
+    /// Older than the newest sample and outside the out-of-order window.
+    OutOfOrder,
+}
+
+/// The mutable part of a series, behind the series' mutex.
+#[derive(Debug, Default)]
+pub(crate) struct SeriesData {
+    pub closed: Vec<ClosedChunk>,
+    pub open: Option<XorAppender>,
+    /// Newest in-order sample (the open chunk's last one), for duplicate checks.
+    pub last: Option<Sample>,
+    /// Accepted out-of-order samples, sorted by time, unique timestamps.
+    pub out_of_order: Vec<Sample>,
+}
+
+/// A series in the head.
+#[derive(Debug)]
+pub(crate) struct MemSeries {
+    pub series_ref: u64,
+    pub labels: Labels,
+    pub data: Mutex<SeriesData>,
+    /// Set when garbage collection removed the series from the head's maps.
+    pub removed: AtomicBool,
+}
+
+impl MemSeries {
+    pub fn new(series_ref: u64, labels: Labels) -> Self {
+        MemSeries {
+            series_ref,
+            labels,
+            data: Mutex::new(SeriesData::default()),
+            removed: AtomicBool::new(false),
+        }
+    }
+
+    pub fn is_removed(&self) -> bool {
+        self.removed.load(Ordering::Acquire)
+    }
+}
+
+impl SeriesData {
+    /// Oldest timestamp held, if any.
+    pub fn min_time(&self) -> Option<i64> {
+        let in_order = self
+            .closed
+            .first()
+            .map(|c| c.min_time)
+            .or_else(|| self.open.as_ref().and_then(|o| o.min_time()));
+        let ooo = self.out_of_order.first().map(|s| s.t);
+        match (in_order, ooo) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
+    }
+
+    /// True when the series holds no samples.
+    pub fn is_empty(&self) -> bool {
+        self.closed.is_empty() && self.open.is_none() && self.out_of_order.is_empty()
+    }
+
+    /// Checks whether `sample` could be appended, without changing anything.
+    pub fn check(&self, sample: Sample, ooo_min_time: i64) -> AppendOutcome {
+        let Some(last) = self.last else {
+            return AppendOutcome::Appended;
+        };
+        if sample.t > last.t {
+            return AppendOutcome::Appended;
+        }
+        if sample.t == last.t {
+            return if sample.same_as(&last) {
+                AppendOutcome::Duplicate
+            } else {
+                AppendOutcome::DuplicateConflict
+            };
+        }
+        if sample.t < ooo_min_time {
+            return AppendOutcome::OutOfOrder;
+        }
+        match self.out_of_order.binary_search_by_key(&sample.t, |s| s.t) {
+            Ok(i) if self.out_of_order[i].same_as(&sample) => AppendOutcome::Duplicate,
+            Ok(_) => AppendOutcome::DuplicateConflict,
+            Err(_) => {
+                if self
+                    .in_order_sample_at(sample.t)
+                    .is_some_and(|existing| !existing.same_as(&sample))
+                {
+                    AppendOutcome::DuplicateConflict
+                } else if self.in_order_sample_at(sample.t).is_some() {
+                    AppendOutcome::Duplicate
+                } else {
+                    AppendOutcome::Appended
+                }
+            }
+        }
+    }
+
+    /// Finds an in-order sample at exactly `t` (slow path, used only for out-of-order appends).
+    fn in_order_sample_at(&self, t: i64) -> Option<Sample> {
+        let chunks = self
+            .closed
+            .iter()
+            .filter(|c| c.min_time <= t && t <= c.max_time)
+            .map(|c| &c.data[..]);
+        let open = self
+            .open
+            .as_ref()
+            .filter(|o| o.min_time().is_some_and(|m| m <= t))
+            .map(|o| o.bytes());
+        for bytes in chunks.chain(open) {
+            if let Some((_, v)) = crate::chunk::XorIter::new(bytes).find(|(st, _)| *st == t) {
+                return Some(Sample::new(t, v));
+            }
+        }
+        None
+    }
+
+    /// Appends `sample`, which [`SeriesData::check`] accepted. `chunk_range` is the block
+    /// duration: chunks never cross a multiple of it, so whole chunks move to blocks.
+    pub fn append(
+        &mut self,
+        sample: Sample,
+        ooo_min_time: i64,
+        chunk_range: i64,
+        samples_per_chunk: usize,
+    ) -> AppendOutcome {
+        let outcome = self.check(sample, ooo_min_time);
+        if outcome != AppendOutcome::Appended {
+            return outcome;
+        }
+        if self.last.is_some_and(|last| sample.t < last.t) {
+            let position = self.out_of_order.partition_point(|s| s.t < sample.t);
+            self.out_of_order.insert(position, sample);
+            return outcome;
+        }
+        let must_cut = match &self.open {
+            None => false,
+            Some(open) => {
+                let window = |t: i64| t.div_euclid(chunk_range);
+                open.num_samples() >= samples_per_chunk
+                    || open.bytes().len() > MAX_CHUNK_BYTES
+                    || open.min_time().is_some_and(|min| window(min) != window(sample.t))
+            }
+        };
+        if must_cut {
+            self.close_open_chunk();
+        }
+        self.open
+            .get_or_insert_with(XorAppender::new)
+            .append(sample.t, sample.v);
+        self.last = Some(sample);
+        outcome
+    }
+
+    /// Moves the open chunk to the closed list.
+    pub fn close_open_chunk(&mut self) {
+        if let Some(open) = self.open.take() {
+            if let (Some(min_time), Some(max_time)) = (open.min_time(), open.max_time()) {
+                self.closed.push(ClosedChunk {
+                    min_time,
+                    max_time,
+                    data: Arc::from(open.into_bytes()),
+                });
+            }
+        }
+    }
+
+    /// Drops everything older than `min_time`; chunks never straddle a block boundary, so this
+    /// removes whole chunks. Returns true when the series became empty.
+    pub fn truncate_before(&mut self, min_time: i64) -> bool {
+        self.closed.retain(|c| c.max_time >= min_time);
+        if self
+            .open
+            .as_ref()
+            .and_then(|o| o.max_time())
+            .is_some_and(|max| max < min_time)
+        {
+            self.open = None;
+        }
+        self.out_of_order.retain(|s| s.t >= min_time);
+        self.is_empty()
+    }
+
+    /// Every sample with `mint <= t <= maxt`, in time order, duplicates (by timestamp) removed.
+    pub fn samples_between(&self, mint: i64, maxt: i64) -> Vec<Sample> {
+        let mut out = Vec::new();
+        let chunks = self
+            .closed
+            .iter()
+            .filter(|c| c.max_time >= mint && c.min_time <= maxt)
+            .map(|c| &c.data[..]);
+        let open = self.open.as_ref().map(|o| o.bytes());
+        for bytes in chunks.chain(open) {
+            out.extend(
+                crate::chunk::XorIter::new(bytes)
+                    .filter(|(t, _)| *t >= mint && *t <= maxt)
+                    .map(|(t, v)| Sample::new(t, v)),
+            );
+        }
+        let ooo = self.out_of_order.iter().filter(|s| s.t >= mint && s.t <= maxt);
+        if self.out_of_order.is_empty() {
+            return out;
+        }
+        out.extend(ooo.copied());
+        out.sort_by_key(|s| s.t);
+        out.dedup_by_key(|s| s.t);
+        out
+    }
+
+    /// Heap bytes held by this series' data (chunks and buffers).
+    pub fn heap_size(&self) -> usize {
+        self.closed
+            .iter()
+            .map(|c| c.data.len() + std::mem::size_of::<ClosedChunk>())
+            .sum::<usize>()
+            + self.closed.capacity().saturating_sub(self.closed.len()) * std::mem::size_of::<ClosedChunk>()
+            + self.open.as_ref().map_or(0, |o| o.heap_size())
+            + self.out_of_order.capacity() * std::mem::size_of::<Sample>()
+    }
+}
+
+/// A chunk is cut before it grows past this many bytes (Prometheus uses 1024 too).
+pub(crate) const MAX_CHUNK_BYTES: usize = 1024;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const RANGE: i64 = 7_200_000;
+
+    #[test]
+    fn appends_in_order_and_cuts_chunks() {
+        let mut data = SeriesData::default();
+        for i in 0..300 {
+            assert_eq!(
+                data.append(Sample::new(i * 1000, i as f64), i64::MIN, RANGE, 120),
+                AppendOutcome::Appended
+            );
+        }
+        assert_eq!(data.closed.len(), 2);
+        assert_eq!(data.samples_between(0, i64::MAX).len(), 300);
+        assert_eq!(data.samples_between(5000, 9000).len(), 5);
+    }
+
+    #[test]
+    fn never_crosses_a_block_boundary() {
+        let mut data = SeriesData::default();
+        data.append(Sample::new(RANGE - 1, 1.0), i64::MIN, RANGE, 120);
+        data.append(Sample::new(RANGE, 2.0), i64::MIN, RANGE, 120);
+        assert_eq!(data.closed.len(), 1);
+        assert_eq!(data.closed[0].max_time, RANGE - 1);
+        assert!(!data.truncate_before(RANGE));
+        assert_eq!(data.samples_between(0, i64::MAX), vec![Sample::new(RANGE, 2.0)]);
+    }
+
+    #[test]
+    fn duplicates_and_out_of_order() {
+        let mut data = SeriesData::default();
+        data.append(Sample::new(10, 1.0), i64::MIN, RANGE, 120);
+        data.append(Sample::new(20, 2.0), i64::MIN, RANGE, 120);
+        assert_eq!(data.check(Sample::new(20, 2.0), i64::MAX), AppendOutcome::Duplicate);
+        assert_eq!(
+            data.check(Sample::new(20, 3.0), i64::MAX),
+            AppendOutcome::DuplicateConflict
+        );
+        assert_eq!(data.check(Sample::new(15, 3.0), i64::MAX), AppendOutcome::OutOfOrder);
+        assert_eq!(
+            data.append(Sample::new(15, 3.0), 0, RANGE, 120),
+            AppendOutcome::Appended
+        );
+        assert_eq!(data.check(Sample::new(10, 1.0), 0), AppendOutcome::Duplicate);
+        assert_eq!(data.check(Sample::new(10, 9.0), 0), AppendOutcome::DuplicateConflict);
+        assert_eq!(data.check(Sample::new(15, 4.0), 0), AppendOutcome::DuplicateConflict);
+        let all: Vec<i64> = data.samples_between(0, 100).iter().map(|s| s.t).collect();
+        assert_eq!(all, vec![10, 15, 20]);
+    }
+}

@@ -1,0 +1,286 @@
+//! Reading across the head and the blocks: series in label order with lazily decoded samples.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use crate::block::{Block, ChunkBytes};
+use crate::chunk::XorIter;
+use crate::error::Result;
+use crate::head::Head;
+use crate::labels::{Labels, Matcher};
+use crate::postings::{PostingsSource, postings_for_matchers};
+use crate::sample::Sample;
+
+/// Where a chunk's bytes live.
+#[derive(Clone)]
+pub(crate) enum ChunkSource {
+    /// In the head (shared or copied).
+    Memory(Arc<[u8]>),
+    /// Inside a block's mmap'd chunk file, CRC already verified.
+    Block(ChunkBytes),
+}
+
+/// One encoded chunk of a selected series.
+#[derive(Clone)]
+pub(crate) struct ChunkData {
+    pub min_time: i64,
+    pub max_time: i64,
+    pub source: ChunkSource,
+}
+
+impl ChunkData {
+    fn bytes(&self) -> &[u8] {
+        match &self.source {
+            ChunkSource::Memory(bytes) => bytes,
+            ChunkSource::Block(bytes) => bytes,
+        }
+    }
+}
+
+/// A selected series: labels plus chunk references; samples are decoded only when iterated.
+#[derive(Clone)]
+pub struct Series {
+    labels: Labels,
+    chunks: Vec<ChunkData>,
+    mint: i64,
+    maxt: i64,
+}
+
+impl std::fmt::Debug for Series {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Series")
+            .field("labels", &self.labels)
+            .field("chunks", &self.chunks.len())
+            .finish()
+    }
+}
+
+impl Series {
+    /// The series' labels.
+    pub fn labels(&self) -> &Labels {
+        &self.labels
+    }
+
+    /// Number of chunks the series spans in the selected range.
+    pub fn num_chunks(&self) -> usize {
+        self.chunks.len()
+    }
+
+    /// Samples with `mint <= t <= maxt`, in time order, one per timestamp.
+    pub fn iter(&self) -> SampleIter<'_> {
+        let overlapping = self.chunks.windows(2).any(|w| w[1].min_time <= w[0].max_time);
+        if overlapping {
+            let mut all: Vec<Sample> = Vec::new();
+            for chunk in &self.chunks {
+                all.extend(XorIter::new(chunk.bytes()).map(|(t, v)| Sample::new(t, v)));
+            }
+            all.sort_by_key(|s| s.t);
+            all.dedup_by_key(|s| s.t);
+            all.retain(|s| s.t >= self.mint && s.t <= self.maxt);
+            return SampleIter {
+                inner: Inner::Merged(all.into_iter()),
+            };
+        }
+        SampleIter {
+            inner: Inner::Chain {
+                series: self,
+                next_chunk: 0,
+                current: None,
+            },
+        }
+    }
+
+    /// All samples in range, collected.
+    pub fn samples(&self) -> Vec<Sample> {
+        self.iter().collect()
+    }
+}
+
+/// Iterator over a series' samples.
+pub struct SampleIter<'a> {
+    inner: Inner<'a>,
+}
+
+enum Inner<'a> {
+    Chain {
+        series: &'a Series,
+        next_chunk: usize,
+        current: Option<XorIter<'a>>,
+    },
+    Merged(std::vec::IntoIter<Sample>),
+}
+
+impl Iterator for SampleIter<'_> {
+    type Item = Sample;
+
+    fn next(&mut self) -> Option<Sample> {
+        match &mut self.inner {
+            Inner::Merged(iter) => iter.next(),
+            Inner::Chain {
+                series,
+                next_chunk,
+                current,
+            } => loop {
+                if let Some(iter) = current {
+                    for (t, v) in iter.by_ref() {
+                        if t > series.maxt {
+                            *next_chunk = series.chunks.len();
+                            break;
+                        }
+                        if t >= series.mint {
+                            return Some(Sample::new(t, v));
+                        }
+                    }
+                    *current = None;
+                }
+                let chunk = series.chunks.get(*next_chunk)?;
+                *next_chunk += 1;
+                *current = Some(XorIter::new(chunk.bytes()));
+            },
+        }
+    }
+}
+
+/// Adapts a block's u32 postings to the generic source.
+pub(crate) struct BlockPostings<'a>(pub &'a Block);
+
+impl PostingsSource for BlockPostings<'_> {
+    fn postings(&self, name: &str, value: &str) -> Result<Vec<u64>> {
+        Ok(self.0.postings(name, value)?.into_iter().map(u64::from).collect())
+    }
+
+    fn postings_matching(&self, name: &str, accept: &mut dyn FnMut(&str) -> bool) -> Result<Vec<u64>> {
+        Ok(self
+            .0
+            .postings_matching(name, accept)?
+            .into_iter()
+            .map(u64::from)
+            .collect())
+    }
+
+    fn all_postings(&self) -> Result<Vec<u64>> {
+        Ok(self.0.all_postings()?.into_iter().map(u64::from).collect())
+    }
+}
+
+/// Series of one block matching `matchers` with chunks overlapping `[mint, maxt]`.
+pub(crate) fn select_block(
+    block: &Block,
+    matchers: &[Matcher],
+    mint: i64,
+    maxt: i64,
+) -> Result<Vec<(Labels, Vec<ChunkData>)>> {
+    let mut out = Vec::new();
+    for id in postings_for_matchers(&BlockPostings(block), matchers)? {
+        let id = u32::try_from(id).map_err(|_| crate::Error::InvalidArgument(format!("series id {id}")))?;
+        let (labels, metas) = block.series(id)?;
+        let mut chunks = Vec::new();
+        for meta in metas.iter().filter(|m| m.max_time >= mint && m.min_time <= maxt) {
+            let bytes = block.chunk(meta)?;
+            chunks.push(ChunkData {
+                min_time: meta.min_time,
+                max_time: meta.max_time,
+                source: ChunkSource::Block(bytes),
+            });
+        }
+        if !chunks.is_empty() {
+            out.push((labels, chunks));
+        }
+    }
+    Ok(out)
+}
+
+/// A consistent view over the head and the blocks overlapping a time range.
+pub struct Querier {
+    head: Arc<Head>,
+    blocks: Vec<Arc<Block>>,
+    mint: i64,
+    maxt: i64,
+}
+
+impl Querier {
+    pub(crate) fn new(head: Arc<Head>, blocks: Vec<Arc<Block>>, mint: i64, maxt: i64) -> Self {
+        let blocks = blocks
+            .into_iter()
+            .filter(|b| b.meta().max_time > mint && b.meta().min_time <= maxt)
+            .collect();
+        Querier {
+            head,
+            blocks,
+            mint,
+            maxt,
+        }
+    }
+
+    fn head_overlaps(&self) -> bool {
+        let stats = self.head.stats();
+        matches!((stats.min_time, stats.max_time), (Some(min), Some(max)) if max >= self.mint && min <= self.maxt)
+    }
+
+    /// Series matching all `matchers`, sorted by labels, merged across head and blocks.
+    pub fn select(&self, matchers: &[Matcher]) -> Result<Vec<Series>> {
+        let mut merged: BTreeMap<Labels, Vec<ChunkData>> = BTreeMap::new();
+        for block in &self.blocks {
+            for (labels, chunks) in select_block(block, matchers, self.mint, self.maxt)? {
+                merged.entry(labels).or_default().extend(chunks);
+            }
+        }
+        if self.head_overlaps() {
+            for (labels, chunks) in self.head.select(matchers, self.mint, self.maxt)? {
+                merged.entry(labels).or_default().extend(chunks);
+            }
+        }
+        Ok(merged
+            .into_iter()
+            .map(|(labels, mut chunks)| {
+                chunks.sort_by_key(|c| (c.min_time, c.max_time));
+                Series {
+                    labels,
+                    chunks,
+                    mint: self.mint,
+                    maxt: self.maxt,
+                }
+            })
+            .collect())
+    }
+
+    /// Sorted label names of series matching `matchers` (all when empty) in range.
+    pub fn label_names(&self, matchers: &[Matcher]) -> Result<Vec<String>> {
+        let mut names = std::collections::BTreeSet::new();
+        for block in &self.blocks {
+            if matchers.is_empty() {
+                names.extend(block.label_names());
+            } else {
+                for id in postings_for_matchers(&BlockPostings(block), matchers)? {
+                    let id = u32::try_from(id).map_err(|_| crate::Error::InvalidArgument(format!("series id {id}")))?;
+                    names.extend(block.series(id)?.0.iter().map(|l| l.name.to_string()));
+                }
+            }
+        }
+        if self.head_overlaps() {
+            names.extend(self.head.label_names(matchers)?);
+        }
+        Ok(names.into_iter().collect())
+    }
+
+    /// Sorted values of label `name` among series matching `matchers` (all when empty) in range.
+    pub fn label_values(&self, name: &str, matchers: &[Matcher]) -> Result<Vec<String>> {
+        let mut values = std::collections::BTreeSet::new();
+        for block in &self.blocks {
+            if matchers.is_empty() {
+                values.extend(block.label_values(name));
+            } else {
+                for id in postings_for_matchers(&BlockPostings(block), matchers)? {
+                    let id = u32::try_from(id).map_err(|_| crate::Error::InvalidArgument(format!("series id {id}")))?;
+                    if let Some(value) = block.series(id)?.0.get(name) {
+                        values.insert(value.to_string());
+                    }
+                }
+            }
+        }
+        if self.head_overlaps() {
+            values.extend(self.head.label_values(name, matchers)?);
+        }
+        Ok(values.into_iter().collect())
+    }
+}
