@@ -1,0 +1,461 @@
+//! End-to-end tests of the storage engine through its public API: appends, block cuts,
+//! compaction, retention, reopen, out-of-order and duplicate rules, corruption handling.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use tsdb::db::{Db, DbOptions};
+use tsdb::{Error, Labels, MatchType, Matcher, Sample};
+
+const MIN: i64 = 60_000;
+const HOUR: i64 = 3_600_000;
+
+fn options() -> DbOptions {
+    DbOptions {
+        block_range: 2 * HOUR,
+        ..DbOptions::default()
+    }
+}
+
+fn labels(name: &str, series: usize) -> Labels {
+    Labels::new([
+        ("__name__", name.to_string()),
+        ("job", format!("job{}", series % 3)),
+        ("series", series.to_string()),
+    ])
+    .expect("valid labels")
+}
+
+/// Appends `series` series at 15 s steps over `[start, end)`, one commit per step.
+fn fill(db: &Db, name: &str, series: usize, start: i64, end: i64) -> usize {
+    let mut count = 0;
+    let mut t = start;
+    while t < end {
+        let mut appender = db.appender();
+        for s in 0..series {
+            let value = (t / 15_000) as f64 * (s as f64 + 1.0) + 0.5;
+            appender.append(&labels(name, s), t, value).expect("append");
+        }
+        let stats = appender.commit().expect("commit");
+        assert_eq!(stats.rejected(), 0, "{:?}", stats.first_error);
+        count += stats.appended;
+        t += 15_000;
+    }
+    count
+}
+
+fn eq(name: &str, value: &str) -> Matcher {
+    Matcher::new(MatchType::Equal, name, value).expect("matcher")
+}
+
+/// Everything matching `matchers`, as labels → samples.
+fn dump(db: &Db, matchers: &[Matcher], mint: i64, maxt: i64) -> BTreeMap<String, Vec<(i64, u64)>> {
+    db.querier(mint, maxt)
+        .select(matchers)
+        .expect("select")
+        .iter()
+        .map(|s| (s.labels().to_string(), s.iter().map(|x| (x.t, x.v.to_bits())).collect()))
+        .collect()
+}
+
+fn total_samples(dump: &BTreeMap<String, Vec<(i64, u64)>>) -> usize {
+    dump.values().map(Vec::len).sum()
+}
+
+#[test]
+fn cut_compact_reopen_keeps_query_results() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let all = [eq("__name__", "m")];
+    let (before, appended) = {
+        let db = Db::open(dir.path(), options()).expect("open");
+        let appended = fill(&db, "m", 30, 0, 20 * HOUR);
+        let before = dump(&db, &all, i64::MIN, i64::MAX);
+        assert_eq!(total_samples(&before), appended);
+        let report = db.maintain().expect("maintain");
+        // 20 h of data: the head keeps the newest 1.5 ranges, so 9 two-hour blocks are cut.
+        assert_eq!(report.blocks_cut, 9, "{report:?}");
+        assert!(report.compactions >= 1, "{report:?}");
+        let metas = db.blocks();
+        assert!(
+            metas.iter().any(|m| m.max_time - m.min_time > 2 * HOUR),
+            "compacted blocks: {metas:?}"
+        );
+        assert_eq!(
+            dump(&db, &all, i64::MIN, i64::MAX),
+            before,
+            "same answers after cut and compaction"
+        );
+        let in_blocks: u64 = metas.iter().map(|m| m.stats.num_samples).sum();
+        assert_eq!(in_blocks as usize, 30 * 18 * 240, "block samples: {metas:?}");
+        (before, appended)
+    };
+    let db = Db::open(dir.path(), options()).expect("reopen");
+    assert_eq!(dump(&db, &all, i64::MIN, i64::MAX), before, "same answers after reopen");
+    assert_eq!(total_samples(&before), appended);
+    // A range query is bounded on both ends, inclusive.
+    let window = dump(&db, &[eq("series", "3")], HOUR, 2 * HOUR);
+    assert_eq!(window.len(), 1);
+    let samples = window.values().next().expect("one series");
+    assert_eq!(samples.first().map(|s| s.0), Some(HOUR));
+    assert_eq!(samples.last().map(|s| s.0), Some(2 * HOUR));
+    assert_eq!(samples.len(), 241);
+    // Label names and values come from the index.
+    let querier = db.querier(i64::MIN, i64::MAX);
+    assert_eq!(
+        querier.label_names(&[]).expect("names"),
+        vec!["__name__", "job", "series"]
+    );
+    assert_eq!(
+        querier.label_values("job", &[]).expect("values"),
+        vec!["job0", "job1", "job2"]
+    );
+    assert_eq!(
+        querier
+            .label_values("series", &[eq("job", "job1")])
+            .expect("values")
+            .len(),
+        10
+    );
+}
+
+#[test]
+fn matchers_select_in_label_order() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let db = Db::open(dir.path(), options()).expect("open");
+    fill(&db, "a", 12, 0, 5 * HOUR);
+    fill(&db, "b", 2, 0, 5 * HOUR);
+    db.maintain().expect("maintain");
+    let querier = db.querier(i64::MIN, i64::MAX);
+    let select = |matchers: &[Matcher]| -> Vec<String> {
+        querier
+            .select(matchers)
+            .expect("select")
+            .iter()
+            .map(|s| s.labels().to_string())
+            .collect()
+    };
+    let regex = Matcher::new(MatchType::Regex, "series", "1|10|11").expect("matcher");
+    let got = select(&[eq("__name__", "a"), regex]);
+    assert_eq!(
+        got,
+        vec![
+            r#"{__name__="a", job="job1", series="1"}"#,
+            r#"{__name__="a", job="job1", series="10"}"#,
+            r#"{__name__="a", job="job2", series="11"}"#,
+        ]
+    );
+    let not_job0 = Matcher::new(MatchType::NotEqual, "job", "job0").expect("matcher");
+    assert_eq!(
+        select(&[eq("__name__", "b"), not_job0]),
+        vec![r#"{__name__="b", job="job1", series="1"}"#]
+    );
+    let mut sorted = select(&[Matcher::new(MatchType::Regex, "__name__", ".+").expect("matcher")]);
+    assert_eq!(sorted.len(), 14);
+    let unsorted = sorted.clone();
+    sorted.sort_by(|a, b| a.cmp(b));
+    assert_eq!(sorted, unsorted, "label order");
+}
+
+#[test]
+fn duplicates_and_out_of_order_follow_prometheus() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let db = Db::open(dir.path(), options()).expect("open");
+    let series = labels("m", 0);
+    let mut appender = db.appender();
+    appender.append(&series, 10 * MIN, 1.0).expect("append");
+    appender.append(&series, 20 * MIN, 2.0).expect("append");
+    assert_eq!(appender.commit().expect("commit").appended, 2);
+
+    let mut appender = db.appender();
+    appender.append(&series, 20 * MIN, 2.0).expect("append"); // exact duplicate: accepted, ignored
+    appender.append(&series, 20 * MIN, 3.0).expect("append"); // conflicting duplicate
+    appender.append(&series, 15 * MIN, 9.0).expect("append"); // out of order, no window
+    appender.append(&series, 25 * MIN, 4.0).expect("append");
+    let stats = appender.commit().expect("commit");
+    assert_eq!(
+        (
+            stats.appended,
+            stats.duplicates,
+            stats.duplicate_conflicts,
+            stats.out_of_order
+        ),
+        (1, 1, 1, 1)
+    );
+    assert!(matches!(stats.first_error, Some(Error::DuplicateSample { timestamp, .. }) if timestamp == 20 * MIN));
+    let stored: Vec<Sample> = db.querier(0, HOUR).select(&[eq("series", "0")]).expect("select")[0].samples();
+    assert_eq!(
+        stored,
+        vec![
+            Sample::new(10 * MIN, 1.0),
+            Sample::new(20 * MIN, 2.0),
+            Sample::new(25 * MIN, 4.0)
+        ]
+    );
+    drop(db);
+
+    // With a 10 minute window, late samples within it are accepted and merged in order.
+    let window = DbOptions {
+        out_of_order_window: 10 * MIN,
+        ..options()
+    };
+    let db = Db::open(dir.path(), window.clone()).expect("reopen");
+    let mut appender = db.appender();
+    appender.append(&series, 16 * MIN, 1.6).expect("append");
+    appender.append(&series, 5 * MIN, 0.5).expect("append"); // older than newest (25m) - 10m
+    let stats = appender.commit().expect("commit");
+    assert_eq!((stats.appended, stats.out_of_order), (1, 1));
+    assert!(matches!(stats.first_error, Some(Error::OutOfOrder { timestamp, .. }) if timestamp == 5 * MIN));
+    let times = |db: &Db| -> Vec<i64> {
+        db.querier(0, HOUR).select(&[eq("series", "0")]).expect("select")[0]
+            .samples()
+            .iter()
+            .map(|s| s.t)
+            .collect()
+    };
+    assert_eq!(times(&db), vec![10 * MIN, 16 * MIN, 20 * MIN, 25 * MIN]);
+    drop(db);
+    let db = Db::open(dir.path(), window).expect("reopen");
+    assert_eq!(
+        times(&db),
+        vec![10 * MIN, 16 * MIN, 20 * MIN, 25 * MIN],
+        "out-of-order sample replayed from the wal"
+    );
+}
+
+#[test]
+fn samples_older_than_the_head_are_out_of_bounds() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let db = Db::open(dir.path(), options()).expect("open");
+    fill(&db, "m", 2, 0, 6 * HOUR);
+    db.maintain().expect("maintain");
+    assert!(!db.blocks().is_empty());
+    let mut appender = db.appender();
+    appender.append(&labels("new", 0), HOUR, 1.0).expect("append");
+    let stats = appender.commit().expect("commit");
+    assert_eq!(stats.out_of_bounds, 1);
+    assert!(matches!(stats.first_error, Some(Error::OutOfBounds { .. })));
+}
+
+#[test]
+fn special_values_survive_bit_exact() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let values = [
+        f64::NAN,
+        tsdb::stale_nan(),
+        f64::INFINITY,
+        f64::NEG_INFINITY,
+        -0.0,
+        f64::MIN_POSITIVE,
+        f64::from_bits(0x7ff8_0000_0000_0123),
+    ];
+    {
+        let db = Db::open(dir.path(), options()).expect("open");
+        let mut appender = db.appender();
+        for (i, v) in values.iter().enumerate() {
+            appender
+                .append(&labels("special", 0), i as i64 * HOUR, *v)
+                .expect("append");
+        }
+        appender.commit().expect("commit");
+        db.maintain().expect("maintain");
+        assert!(!db.blocks().is_empty(), "some values are in blocks");
+    }
+    let db = Db::open(dir.path(), options()).expect("reopen");
+    let got: Vec<u64> = db
+        .querier(i64::MIN, i64::MAX)
+        .select(&[eq("__name__", "special")])
+        .expect("select")[0]
+        .samples()
+        .iter()
+        .map(|s| s.v.to_bits())
+        .collect();
+    assert_eq!(got, values.iter().map(|v| v.to_bits()).collect::<Vec<_>>());
+}
+
+#[test]
+fn retention_by_time_and_size_deletes_whole_blocks() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let keep_six_hours = DbOptions {
+        retention_time: Some(6 * HOUR),
+        max_block_range: Some(2 * HOUR),
+        ..options()
+    };
+    let db = Db::open(dir.path(), keep_six_hours).expect("open");
+    fill(&db, "m", 5, 0, 20 * HOUR);
+    let report = db.maintain().expect("maintain");
+    assert!(report.blocks_deleted > 0, "{report:?}");
+    let oldest = db.blocks().iter().map(|m| m.min_time).min().expect("some blocks");
+    // Newest sample is at 20h - 15s; blocks ending at or before 14h - 15s are gone.
+    assert!(oldest >= 12 * HOUR, "oldest block starts at {oldest}");
+    let remaining: Vec<_> = std::fs::read_dir(dir.path())
+        .expect("read dir")
+        .filter_map(Result::ok)
+        .map(|e| e.file_name())
+        .collect();
+    assert_eq!(
+        remaining.len(),
+        db.blocks().len() + 2,
+        "only blocks, wal and lock remain: {remaining:?}"
+    );
+    drop(db);
+
+    let dir = tempfile::tempdir().expect("tempdir");
+    let db = Db::open(
+        dir.path(),
+        DbOptions {
+            max_block_range: Some(2 * HOUR),
+            ..options()
+        },
+    )
+    .expect("open");
+    fill(&db, "m", 5, 0, 20 * HOUR);
+    db.maintain().expect("maintain");
+    let sizes: Vec<u64> = block_sizes(dir.path());
+    let all_but_two: u64 = sizes.iter().skip(2).sum();
+    drop(db);
+    let limited = DbOptions {
+        retention_size: Some(all_but_two + db_wal_bytes(dir.path())),
+        max_block_range: Some(2 * HOUR),
+        ..options()
+    };
+    let db = Db::open(dir.path(), limited).expect("reopen");
+    let before = db.blocks();
+    db.maintain().expect("maintain");
+    let after = db.blocks();
+    assert_eq!(after.len(), before.len() - 2, "the two oldest blocks go");
+    assert_eq!(after.first().map(|m| m.min_time), before.get(2).map(|m| m.min_time));
+}
+
+fn block_sizes(dir: &Path) -> Vec<u64> {
+    let mut blocks: Vec<(String, u64)> = std::fs::read_dir(dir)
+        .expect("read dir")
+        .filter_map(Result::ok)
+        .filter(|e| e.path().join("meta.json").exists())
+        .map(|e| (e.file_name().to_string_lossy().to_string(), dir_size(&e.path())))
+        .collect();
+    blocks.sort();
+    blocks.into_iter().map(|(_, size)| size).collect()
+}
+
+fn db_wal_bytes(dir: &Path) -> u64 {
+    dir_size(&dir.join("wal")) + 4096
+}
+
+fn dir_size(path: &Path) -> u64 {
+    std::fs::read_dir(path)
+        .map(|entries| {
+            entries
+                .filter_map(Result::ok)
+                .map(|e| {
+                    if e.path().is_dir() {
+                        dir_size(&e.path())
+                    } else {
+                        e.metadata().map_or(0, |m| m.len())
+                    }
+                })
+                .sum()
+        })
+        .unwrap_or(0)
+}
+
+#[test]
+fn torn_wal_tail_is_truncated_not_fatal() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    {
+        let db = Db::open(dir.path(), options()).expect("open");
+        fill(&db, "m", 4, 0, 10 * MIN);
+    }
+    // Tear the newest non-empty segment mid-record and add garbage.
+    let wal = dir.path().join("wal");
+    let mut segments: Vec<_> = std::fs::read_dir(&wal)
+        .expect("wal dir")
+        .filter_map(Result::ok)
+        .map(|e| e.path())
+        .filter(|p| p.metadata().map(|m| m.is_file() && m.len() > 0).unwrap_or(false))
+        .collect();
+    segments.sort();
+    let last = segments.last().expect("a segment with data");
+    let len = last.metadata().expect("metadata").len();
+    let file = std::fs::OpenOptions::new()
+        .write(true)
+        .open(last)
+        .expect("open segment");
+    file.set_len(len - 7).expect("truncate");
+    drop(file);
+    let db = Db::open(dir.path(), options()).expect("a torn tail never prevents start-up");
+    let got = total_samples(&dump(&db, &[eq("__name__", "m")], i64::MIN, i64::MAX));
+    // The last commit (4 samples) was torn; everything before it is intact.
+    assert_eq!(got, 4 * 40 - 4);
+    // New appends after the repair survive another reopen.
+    fill(&db, "m", 4, 10 * MIN, 11 * MIN);
+    drop(db);
+    let db = Db::open(dir.path(), options()).expect("reopen");
+    assert_eq!(
+        total_samples(&dump(&db, &[eq("__name__", "m")], i64::MIN, i64::MAX)),
+        4 * 40 - 4 + 4 * 4
+    );
+}
+
+#[test]
+fn corrupt_chunk_is_reported_with_the_file_name() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let db = Db::open(dir.path(), options()).expect("open");
+    fill(&db, "m", 3, 0, 5 * HOUR);
+    db.maintain().expect("maintain");
+    let meta = db.blocks().into_iter().next().expect("a block");
+    drop(db);
+    let chunks = dir.path().join(&meta.ulid).join("chunks");
+    let mut bytes = std::fs::read(&chunks).expect("read chunks");
+    let middle = bytes.len() / 2;
+    bytes[middle] ^= 0x55;
+    std::fs::write(&chunks, bytes).expect("write chunks");
+    let db = Db::open(dir.path(), options()).expect("open does not read chunks");
+    let error = db
+        .querier(i64::MIN, i64::MAX)
+        .select(&[eq("__name__", "m")])
+        .expect_err("corruption detected");
+    let message = error.to_string();
+    assert!(matches!(error, Error::DataCorruption { .. }), "{message}");
+    assert!(message.contains(&meta.ulid) && message.contains("chunks"), "{message}");
+}
+
+#[test]
+fn concurrent_appends_and_queries() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let db = std::sync::Arc::new(Db::open(dir.path(), options()).expect("open"));
+    let writers: Vec<_> = (0..4)
+        .map(|w| {
+            let db = db.clone();
+            std::thread::spawn(move || fill(&db, &format!("w{w}"), 25, 0, 3 * HOUR))
+        })
+        .collect();
+    let reader = {
+        let db = db.clone();
+        std::thread::spawn(move || {
+            let mut seen = 0;
+            for _ in 0..50 {
+                let all = Matcher::new(MatchType::Regex, "__name__", "w.").expect("matcher");
+                let now = total_samples(&dump(&db, &[all], i64::MIN, i64::MAX));
+                assert!(now >= seen, "samples never disappear");
+                seen = now;
+            }
+        })
+    };
+    let appended: usize = writers.into_iter().map(|w| w.join().expect("writer")).sum();
+    reader.join().expect("reader");
+    let all = Matcher::new(MatchType::Regex, "__name__", "w.").expect("matcher");
+    assert_eq!(total_samples(&dump(&db, &[all], i64::MIN, i64::MAX)), appended);
+    assert_eq!(appended, 4 * 25 * 720);
+    assert_eq!(db.head().stats().num_series, 100);
+}
+
+#[test]
+fn a_second_process_cannot_open_the_same_directory() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let _db = Db::open(dir.path(), options()).expect("open");
+    let error = Db::open(dir.path(), options())
+        .err()
+        .expect("second open fails")
+        .to_string();
+    assert!(error.contains("in use"), "{error}");
+}
