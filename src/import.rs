@@ -37,7 +37,8 @@ pub enum ImportError {
 
 /// Parses `text` and appends every sample to `db`, committing in batches. Samples without a
 /// timestamp get `default_timestamp`. `progress` is called after each batch with the number of
-/// samples parsed so far. Parse errors stop the import; batches committed before stay.
+/// samples parsed so far. The whole text is parsed once before anything is written, so a
+/// parse error stores nothing.
 pub fn import_text(
     db: &Db,
     text: &str,
@@ -45,6 +46,9 @@ pub fn import_text(
     default_timestamp: i64,
     mut progress: impl FnMut(u64),
 ) -> Result<ImportStats, ImportError> {
+    for entry in Parser::new(text, format) {
+        entry?;
+    }
     let mut stats = ImportStats::default();
     let mut appender = db.appender();
     // Input is usually grouped by series: reuse the previous series' reference when labels repeat.

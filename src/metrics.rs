@@ -51,45 +51,52 @@ impl std::fmt::Debug for TsdbCollector {
 impl Collector for TsdbCollector {
     fn encode(&self, mut encoder: DescriptorEncoder) -> Result<(), std::fmt::Error> {
         let stats = self.db.stats();
-        let gauges: [(&str, &str, f64); 7] = [
-            (
-                "loupe_tsdb_head_series",
-                "Series in the head.",
-                stats.head.num_series as f64,
-            ),
+        let seconds = |t: Option<i64>| t.map_or(0.0, |t| t as f64 / 1000.0);
+        let float_gauges: [(&str, &str, f64); 2] = [
             (
                 "loupe_tsdb_head_min_time_seconds",
                 "Oldest sample time in the head.",
-                stats.head.min_time.map_or(0.0, |t| t as f64 / 1000.0),
+                seconds(stats.head.min_time),
             ),
             (
                 "loupe_tsdb_head_max_time_seconds",
                 "Newest sample time in the head.",
-                stats.head.max_time.map_or(0.0, |t| t as f64 / 1000.0),
+                seconds(stats.head.max_time),
             ),
-            ("loupe_tsdb_blocks_loaded", "Blocks on disk.", stats.blocks as f64),
+        ];
+        for (name, help, value) in float_gauges {
+            let gauge = ConstGauge::new(value);
+            gauge.encode(encoder.encode_descriptor(name, help, None, gauge.metric_type())?)?;
+        }
+        let int_gauges: [(&str, &str, usize); 6] = [
+            ("loupe_tsdb_head_series", "Series in the head.", stats.head.num_series),
+            (
+                "loupe_tsdb_head_memory_bytes",
+                "Approximate heap bytes of the head.",
+                self.db.head().memory_bytes(),
+            ),
+            ("loupe_tsdb_blocks_loaded", "Blocks on disk.", stats.blocks),
             (
                 "loupe_tsdb_blocks_bytes",
                 "Bytes of all blocks.",
-                stats.blocks_bytes as f64,
+                stats.blocks_bytes as usize,
+            ),
+            (
+                "loupe_tsdb_block_samples",
+                "Samples in blocks.",
+                stats.block_samples as usize,
             ),
             (
                 "loupe_tsdb_wal_bytes",
                 "Bytes of the write-ahead log.",
-                stats.wal_bytes as f64,
-            ),
-            (
-                "loupe_tsdb_head_memory_bytes",
-                "Approximate heap bytes of the head.",
-                self.db.head().memory_bytes() as f64,
+                stats.wal_bytes as usize,
             ),
         ];
-        for (name, help, value) in gauges {
-            let gauge = ConstGauge::new(value);
-            let metric_encoder = encoder.encode_descriptor(name, help, None, gauge.metric_type())?;
-            gauge.encode(metric_encoder)?;
+        for (name, help, value) in int_gauges {
+            let gauge = ConstGauge::new(i64::try_from(value).unwrap_or(i64::MAX));
+            gauge.encode(encoder.encode_descriptor(name, help, None, gauge.metric_type())?)?;
         }
-        let counters: [(&str, &str, u64); 5] = [
+        let counters: [(&str, &str, u64); 4] = [
             (
                 "loupe_tsdb_head_samples_appended",
                 "Samples appended to the head.",
@@ -106,16 +113,10 @@ impl Collector for TsdbCollector {
                 "Blocks deleted by retention.",
                 stats.retention_deletions_total,
             ),
-            (
-                "loupe_tsdb_block_samples",
-                "Samples in blocks (not monotonic across retention).",
-                stats.block_samples,
-            ),
         ];
         for (name, help, value) in counters {
             let counter = ConstCounter::new(value);
-            let metric_encoder = encoder.encode_descriptor(name, help, None, counter.metric_type())?;
-            counter.encode(metric_encoder)?;
+            counter.encode(encoder.encode_descriptor(name, help, None, counter.metric_type())?)?;
         }
         Ok(())
     }
@@ -126,13 +127,13 @@ impl Metrics {
     pub fn new(db: Arc<Db>) -> Self {
         let mut registry = Registry::default();
         let requests = Family::<HandlerLabels, Counter>::default();
-        registry.register("loupe_http_requests", "HTTP requests served.", requests.clone());
+        registry.register("loupe_http_requests", "HTTP requests served", requests.clone());
         let duration = Family::<Vec<(String, String)>, Histogram>::new_with_constructor(|| {
             Histogram::new(exponential_buckets(0.001, 4.0, 9))
         });
         registry.register(
             "loupe_http_request_duration_seconds",
-            "HTTP request latency.",
+            "HTTP request latency",
             duration.clone(),
         );
         registry.register_collector(Box::new(TsdbCollector { db }));
@@ -140,7 +141,7 @@ impl Metrics {
         build
             .get_or_create(&vec![("version".to_string(), env!("CARGO_PKG_VERSION").to_string())])
             .set(1);
-        registry.register("loupe_build_info", "Build information.", build);
+        registry.register("loupe_build_info", "Build information", build);
         Metrics {
             registry,
             http: HttpMetrics { requests, duration },
