@@ -302,3 +302,46 @@ impl Head {
         total + self.postings.read().heap_size()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hash_collisions_keep_series_apart() {
+        let head = Head::new(HeadOptions::default(), None);
+        let a = Labels::new([("__name__", "a")]).expect("valid");
+        let b = Labels::new([("__name__", "b")]).expect("valid");
+        // Force both label sets into the same hash bucket.
+        let forced = 42;
+        let series_a = head.insert_series(&a, forced, None);
+        let series_b = head.insert_series(&b, forced, None);
+        assert_ne!(series_a.series_ref, series_b.series_ref);
+        assert_eq!(head.series_by_labels(&a, forced).map(|s| s.series_ref), Some(series_a.series_ref));
+        assert_eq!(head.series_by_labels(&b, forced).map(|s| s.series_ref), Some(series_b.series_ref));
+        assert_eq!(head.insert_series(&a, forced, None).series_ref, series_a.series_ref, "found, not recreated");
+        assert_eq!(head.stats().num_series, 2);
+        assert_eq!(head.pending_series.lock().len(), 2, "each new series is queued once for the wal");
+    }
+
+    #[test]
+    fn truncate_removes_emptied_series_everywhere() {
+        let head = Head::new(HeadOptions { chunk_range: 1000, ..HeadOptions::default() }, None);
+        let old = Labels::new([("__name__", "old")]).expect("valid");
+        let new = Labels::new([("__name__", "new")]).expect("valid");
+        let mut appender = head.appender();
+        appender.append(&old, 100, 1.0).expect("append");
+        appender.append(&new, 100, 1.0).expect("append");
+        appender.append(&new, 1500, 2.0).expect("append");
+        assert_eq!(appender.commit().expect("commit").appended, 3);
+        assert_eq!(head.truncate(1000), 1);
+        assert_eq!(head.stats().num_series, 1);
+        assert_eq!(head.stats().min_time, Some(1500));
+        assert!(head.series_by_labels(&old, old.stable_hash()).is_none());
+        assert_eq!(head.postings.read().label_values("__name__"), vec!["new"]);
+        let mut appender = head.appender();
+        appender.append(&old, 500, 1.0).expect("append");
+        let stats = appender.commit().expect("commit");
+        assert_eq!(stats.out_of_bounds, 1, "below the minimum valid time");
+    }
+}
