@@ -5,16 +5,20 @@ use scraper::exposition::{Entry, Format, Parser};
 use tsdb::db::Db;
 use tsdb::{Labels, METRIC_NAME};
 
-/// Samples appended per commit.
+/// Samples appended to the head per commit.
 const BATCH: usize = 20_000;
+/// Samples older than the head collected before they are written as blocks.
+const BACKFILL_BATCH: usize = 1_000_000;
 
 /// What an import did.
 #[derive(Debug, Default, Clone)]
 pub struct ImportStats {
     /// Samples parsed.
     pub samples: u64,
-    /// Samples stored.
+    /// Samples stored (in the head or in backfilled blocks).
     pub appended: u64,
+    /// Of those, samples older than the head's range, written straight into blocks.
+    pub backfilled: u64,
     /// Samples rejected by the TSDB (out of order, out of bounds, conflicting duplicates).
     pub rejected: u64,
     /// The first rejection.
@@ -51,6 +55,7 @@ pub fn import_text(
     }
     let mut stats = ImportStats::default();
     let mut appender = db.appender();
+    let mut backfiller = db.backfiller();
     // Input is usually grouped by series: reuse the previous series' reference when labels repeat.
     let mut previous: Option<(String, u64)> = None;
     let mut key = String::new();
@@ -66,6 +71,20 @@ pub fn import_text(
             key.push_str(value);
         }
         let t = sample.timestamp_ms.unwrap_or(default_timestamp);
+        if t < db.head().min_valid_time() {
+            // Older than the head accepts: goes straight into blocks.
+            let pairs = std::iter::once((METRIC_NAME, sample.name.as_ref()))
+                .chain(sample.labels.iter().map(|(n, v)| (n.as_ref(), v.as_ref())));
+            let labels = Labels::new(pairs).map_err(ImportError::Labels)?;
+            backfiller.add(&labels, t, sample.value).map_err(ImportError::Storage)?;
+            if backfiller.len() >= BACKFILL_BATCH {
+                commit_backfill(backfiller, &mut stats)?;
+                backfiller = db.backfiller();
+            }
+            stats.samples += 1;
+            consumed += 1;
+            continue;
+        }
         let reused = match &previous {
             Some((previous_key, series_ref)) if *previous_key == key => {
                 appender.append_ref(*series_ref, t, sample.value).is_ok()
@@ -88,8 +107,26 @@ pub fn import_text(
         }
     }
     commit(appender, &mut stats)?;
+    commit_backfill(backfiller, &mut stats)?;
     progress(consumed);
     Ok(stats)
+}
+
+fn commit_backfill(backfiller: tsdb::backfill::Backfiller<'_>, stats: &mut ImportStats) -> Result<(), ImportError> {
+    if backfiller.is_empty() {
+        return Ok(());
+    }
+    let result = backfiller.commit().map_err(ImportError::Storage)?;
+    stats.appended += result.written as u64;
+    stats.backfilled += result.written as u64;
+    stats.rejected += result.duplicate_conflicts as u64;
+    if result.duplicate_conflicts > 0 && stats.first_rejection.is_none() {
+        stats.first_rejection = Some(format!(
+            "{} backfilled samples had the timestamp of another with a different value",
+            result.duplicate_conflicts
+        ));
+    }
+    Ok(())
 }
 
 fn commit(appender: tsdb::head::Appender<'_>, stats: &mut ImportStats) -> Result<(), ImportError> {

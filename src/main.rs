@@ -102,8 +102,8 @@ fn import_file(
     let report = db.maintain()?;
     db.close()?;
     eprintln!(
-        "imported {} samples ({} stored, {} rejected); {} blocks written, {} compactions",
-        stats.samples, stats.appended, stats.rejected, report.blocks_cut, report.compactions
+        "imported {} samples ({} stored, {} of them backfilled into blocks, {} rejected); {} blocks cut, {} compactions",
+        stats.samples, stats.appended, stats.backfilled, stats.rejected, report.blocks_cut, report.compactions
     );
     if let Some(first) = stats.first_rejection {
         anyhow::bail!("{} samples were rejected; first: {first}", stats.rejected);

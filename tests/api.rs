@@ -211,7 +211,7 @@ fn cli_import_writes_blocks_and_rejects_a_running_directory() {
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(output.status.success(), "{stderr}");
     assert!(
-        stderr.contains("imported 5760 samples (5760 stored, 0 rejected)"),
+        stderr.contains("imported 5760 samples (5760 stored, 0 of them backfilled into blocks, 0 rejected)"),
         "{stderr}"
     );
     let db = Db::open(&data, DbOptions::default()).expect("open");
@@ -219,6 +219,28 @@ fn cli_import_writes_blocks_and_rejects_a_running_directory() {
     assert!(in_blocks > 0, "complete ranges were written to blocks");
     drop(db);
     assert_eq!(samples_of(&data, "up").len(), 5760);
+
+    // Backfill: data from the day before goes straight into blocks, beside the existing ones.
+    let older = dir.path().join("older.prom");
+    let mut text = String::new();
+    for step in 0..480 {
+        let ms = (1_700_000_000_i64 - 86_400 + step * 15) * 1000;
+        text.push_str(&format!("up{{instance=\"i0\"}} 1 {ms}\n"));
+    }
+    std::fs::write(&older, text).expect("write older");
+    let output = Command::new(env!("CARGO_BIN_EXE_loupe"))
+        .args(["import", "--data-dir"])
+        .arg(&data)
+        .arg(&older)
+        .output()
+        .expect("run loupe import");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "{stderr}");
+    assert!(
+        stderr.contains("imported 480 samples (480 stored, 480 of them backfilled into blocks, 0 rejected)"),
+        "{stderr}"
+    );
+    assert_eq!(samples_of(&data, "up").len(), 5760 + 480);
 
     let bad = dir.path().join("bad.prom");
     std::fs::write(&bad, "up 1\nup{\n").expect("write");

@@ -255,7 +255,12 @@ impl Db {
         Ok(())
     }
 
-    fn add_block(&self, block: Arc<Block>) {
+    /// Starts a batch of samples older than the head accepts, to be written as blocks.
+    pub fn backfiller(&self) -> crate::backfill::Backfiller<'_> {
+        crate::backfill::Backfiller::new(self)
+    }
+
+    pub(crate) fn add_block(&self, block: Arc<Block>) {
         let mut blocks = self.blocks.write();
         blocks.push(block);
         blocks.sort_by_key(|b| (b.meta().min_time, b.meta().max_time));

@@ -14,6 +14,7 @@ pub mod sample;
 pub use error::{Error, Result};
 pub use labels::{Label, Labels, LabelsBuilder, METRIC_NAME, MatchType, Matcher};
 pub use sample::{STALE_NAN_BITS, Sample, is_stale_nan, stale_nan};
+pub mod backfill;
 pub mod block;
 pub mod chunk;
 mod compact;

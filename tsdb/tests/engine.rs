@@ -459,3 +459,62 @@ fn a_second_process_cannot_open_the_same_directory() {
         .to_string();
     assert!(error.contains("in use"), "{error}");
 }
+
+#[test]
+fn backfill_writes_old_samples_into_blocks_that_compaction_merges() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let db = Db::open(dir.path(), options()).expect("open");
+    fill(&db, "m", 3, 24 * HOUR, 30 * HOUR);
+    db.maintain().expect("maintain");
+    let min_valid = db.head().min_valid_time();
+    assert!(min_valid >= 26 * HOUR, "blocks were cut: {min_valid}");
+    let before = dump(&db, &[eq("__name__", "m")], i64::MIN, i64::MAX);
+
+    // Old samples: a day earlier, plus ones overlapping the first cut block.
+    let mut backfill = db.backfiller();
+    for step in 0..600 {
+        let t = step * 15_000;
+        backfill.add(&labels("m", 0), t, 7.0).expect("add");
+    }
+    backfill
+        .add(&labels("m", 1), 24 * HOUR + 7_000, 3.5)
+        .expect("add, between existing samples");
+    backfill
+        .add(&labels("m", 1), 24 * HOUR + 7_000, 3.5)
+        .expect("add, exact duplicate");
+    backfill
+        .add(&labels("old", 0), 12 * HOUR, 1.0)
+        .expect("add, new series");
+    assert!(
+        backfill.add(&labels("m", 0), min_valid, 1.0).is_err(),
+        "head range is not backfill"
+    );
+    let stats = backfill.commit().expect("commit");
+    assert_eq!(stats.written, 602);
+    assert_eq!(stats.duplicates, 1);
+    assert_eq!(stats.blocks, 4, "windows [0,2h), [2h,4h), [12h,14h), [24h,26h)");
+
+    let check = |db: &Db| {
+        let after = dump(db, &[eq("__name__", "m")], i64::MIN, i64::MAX);
+        assert_eq!(total_samples(&after), total_samples(&before) + 601);
+        let series1 = &after[&labels("m", 1).to_string()];
+        let position = series1
+            .iter()
+            .position(|s| s.0 == 24 * HOUR + 7_000)
+            .expect("backfilled sample present");
+        assert_eq!(series1[position - 1].0, 24 * HOUR, "merged in time order");
+        assert_eq!(series1[position + 1].0, 24 * HOUR + 15_000);
+        assert_eq!(dump(db, &[eq("__name__", "old")], i64::MIN, i64::MAX).len(), 1);
+    };
+    check(&db);
+    let report = db.maintain().expect("maintain");
+    assert!(report.compactions >= 1, "the overlapping block is merged: {report:?}");
+    let metas = db.blocks();
+    for pair in metas.windows(2) {
+        assert!(pair[0].max_time <= pair[1].min_time, "no overlaps left: {metas:?}");
+    }
+    check(&db);
+    drop(db);
+    let db = Db::open(dir.path(), options()).expect("reopen");
+    check(&db);
+}

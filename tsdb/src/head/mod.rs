@@ -317,16 +317,36 @@ mod tests {
         let series_a = head.insert_series(&a, forced, None);
         let series_b = head.insert_series(&b, forced, None);
         assert_ne!(series_a.series_ref, series_b.series_ref);
-        assert_eq!(head.series_by_labels(&a, forced).map(|s| s.series_ref), Some(series_a.series_ref));
-        assert_eq!(head.series_by_labels(&b, forced).map(|s| s.series_ref), Some(series_b.series_ref));
-        assert_eq!(head.insert_series(&a, forced, None).series_ref, series_a.series_ref, "found, not recreated");
+        assert_eq!(
+            head.series_by_labels(&a, forced).map(|s| s.series_ref),
+            Some(series_a.series_ref)
+        );
+        assert_eq!(
+            head.series_by_labels(&b, forced).map(|s| s.series_ref),
+            Some(series_b.series_ref)
+        );
+        assert_eq!(
+            head.insert_series(&a, forced, None).series_ref,
+            series_a.series_ref,
+            "found, not recreated"
+        );
         assert_eq!(head.stats().num_series, 2);
-        assert_eq!(head.pending_series.lock().len(), 2, "each new series is queued once for the wal");
+        assert_eq!(
+            head.pending_series.lock().len(),
+            2,
+            "each new series is queued once for the wal"
+        );
     }
 
     #[test]
     fn truncate_removes_emptied_series_everywhere() {
-        let head = Head::new(HeadOptions { chunk_range: 1000, ..HeadOptions::default() }, None);
+        let head = Head::new(
+            HeadOptions {
+                chunk_range: 1000,
+                ..HeadOptions::default()
+            },
+            None,
+        );
         let old = Labels::new([("__name__", "old")]).expect("valid");
         let new = Labels::new([("__name__", "new")]).expect("valid");
         let mut appender = head.appender();
