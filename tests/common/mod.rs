@@ -45,9 +45,11 @@ impl Server {
                 }
             }
         });
-        let address = rx
-            .recv_timeout(Duration::from_secs(30))
-            .expect("loupe printed its address");
+        let Ok(address) = rx.recv_timeout(Duration::from_secs(30)) else {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("loupe did not print its listening address");
+        };
         let server = Server {
             child,
             base: format!("http://{address}"),
