@@ -5,11 +5,10 @@ mod common;
 use std::io::Write;
 use std::process::Command;
 
-use tsdb::db::{Db, DbOptions};
 use tsdb::{MatchType, Matcher};
 
 fn samples_of(data: &std::path::Path, metric: &str) -> Vec<(String, i64, f64)> {
-    let db = Db::open(data, DbOptions::default()).expect("open store");
+    let db = common::open_db(data);
     let matcher = Matcher::new(MatchType::Equal, "__name__", metric).expect("matcher");
     let mut out = Vec::new();
     for series in db.querier(i64::MIN, i64::MAX).select(&[matcher]).expect("select") {
@@ -214,7 +213,7 @@ fn cli_import_writes_blocks_and_rejects_a_running_directory() {
         stderr.contains("imported 5760 samples (5760 stored, 0 of them backfilled into blocks, 0 rejected)"),
         "{stderr}"
     );
-    let db = Db::open(&data, DbOptions::default()).expect("open");
+    let db = common::open_db(&data);
     let in_blocks: u64 = db.blocks().iter().map(|m| m.stats.num_samples).sum();
     assert!(in_blocks > 0, "complete ranges were written to blocks");
     drop(db);

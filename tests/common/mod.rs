@@ -114,3 +114,18 @@ pub fn client() -> reqwest::blocking::Client {
         .build()
         .expect("http client")
 }
+
+/// Opens a data directory in-process. Retries briefly while another test's fork still holds a
+/// copy of a just-closed lock descriptor (the window between fork and exec).
+pub fn open_db(dir: &Path) -> tsdb::db::Db {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        match tsdb::db::Db::open(dir, tsdb::db::DbOptions::default()) {
+            Ok(db) => return db,
+            Err(error) if error.to_string().contains("in use") && Instant::now() < deadline => {
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            Err(error) => panic!("open store {}: {error}", dir.display()),
+        }
+    }
+}
