@@ -68,7 +68,7 @@ impl Collector for TsdbCollector {
             let gauge = ConstGauge::new(value);
             gauge.encode(encoder.encode_descriptor(name, help, None, gauge.metric_type())?)?;
         }
-        let int_gauges: [(&str, &str, usize); 6] = [
+        let int_gauges: [(&str, &str, usize); 7] = [
             ("loupe_tsdb_head_series", "Series in the head.", stats.head.num_series),
             (
                 "loupe_tsdb_head_memory_bytes",
@@ -90,6 +90,11 @@ impl Collector for TsdbCollector {
                 "loupe_tsdb_wal_bytes",
                 "Bytes of the write-ahead log.",
                 stats.wal_bytes as usize,
+            ),
+            (
+                "loupe_tsdb_head_chunks_bytes",
+                "Bytes of full head chunks on disk.",
+                stats.head_chunk_bytes as usize,
             ),
         ];
         for (name, help, value) in int_gauges {

@@ -71,6 +71,8 @@ pub struct DbStats {
     pub blocks_bytes: u64,
     /// Bytes of the WAL on disk.
     pub wal_bytes: u64,
+    /// Bytes of full head chunks in `chunks_head/`.
+    pub head_chunk_bytes: u64,
     /// Samples in blocks.
     pub block_samples: u64,
     /// Blocks cut from the head since start.
@@ -123,7 +125,7 @@ impl Db {
             out_of_order_window: options.out_of_order_window,
             samples_per_chunk: options.samples_per_chunk,
         };
-        let head = Arc::new(Head::new(head_options, None));
+        let head = Arc::new(Head::with_chunk_dir(head_options, &dir.join("chunks_head"))?);
         if let Some(max) = blocks.iter().map(|b| b.meta().max_time).max() {
             head.set_min_valid_time(max);
         }
@@ -190,6 +192,7 @@ impl Db {
             blocks_bytes: blocks.iter().map(|b| b.size_bytes()).sum(),
             block_samples: blocks.iter().map(|b| b.meta().stats.num_samples).sum(),
             wal_bytes: self.head.with_wal(|wal| wal.map_or(0, |w| w.size_bytes())),
+            head_chunk_bytes: self.head.chunk_file_bytes(),
             blocks_cut_total: self.blocks_cut.load(Ordering::Relaxed),
             compactions_total: self.compactions.load(Ordering::Relaxed),
             retention_deletions_total: self.retention_deletions.load(Ordering::Relaxed),
@@ -231,7 +234,7 @@ impl Db {
         let mut writer = block::BlockWriter::create(&self.dir, start, end, 1, Vec::new())?;
         let mut written = 0usize;
         for s in &series {
-            let samples = s.data.lock().samples_between(start, end - 1);
+            let samples = s.data.lock().samples_between(start, end - 1, self.head.chunk_files())?;
             if samples.is_empty() {
                 continue;
             }
@@ -311,7 +314,7 @@ impl Db {
 
     fn apply_retention(&self) -> Result<usize> {
         let blocks = self.blocks.read().clone();
-        let wal_bytes = self.head.with_wal(|wal| wal.map_or(0, |w| w.size_bytes()));
+        let wal_bytes = self.head.with_wal(|wal| wal.map_or(0, |w| w.size_bytes())) + self.head.chunk_file_bytes();
         let newest = blocks
             .iter()
             .map(|b| b.meta().max_time)
@@ -362,8 +365,8 @@ impl Drop for Db {
 fn replay_wal(dir: &Path, options: WalOptions, head: &Head) -> Result<(Wal, crate::wal::ReplayStats)> {
     let mut by_ref: FxHashMap<u64, Arc<MemSeries>> = FxHashMap::default();
     let min_valid = head.min_valid_time();
-    let range = head.options().chunk_range;
-    let per_chunk = head.options().samples_per_chunk;
+    // Everything in the WAL was accepted once: take it back, out of order or not.
+    let limits = head.append_limits(i64::MIN);
     let mut unknown = 0u64;
     let result = Wal::open(dir, options, |record| {
         match record {
@@ -383,10 +386,7 @@ fn replay_wal(dir: &Path, options: WalOptions, head: &Head) -> Result<(Wal, crat
                         continue;
                     };
                     // Everything in the WAL was accepted once: take it back, out of order or not.
-                    series
-                        .data
-                        .lock()
-                        .append(crate::Sample::new(s.t, s.v), i64::MIN, range, per_chunk);
+                    series.data.lock().append(crate::Sample::new(s.t, s.v), &limits);
                     head.note_time(s.t);
                 }
             }

@@ -294,8 +294,8 @@ fn retention_by_time_and_size_deletes_whole_blocks() {
         .collect();
     assert_eq!(
         remaining.len(),
-        db.blocks().len() + 2,
-        "only blocks, wal and lock remain: {remaining:?}"
+        db.blocks().len() + 3,
+        "only blocks, wal, chunks_head and lock remain: {remaining:?}"
     );
     drop(db);
 
@@ -308,13 +308,21 @@ fn retention_by_time_and_size_deletes_whole_blocks() {
         },
     )
     .expect("open");
-    fill(&db, "m", 5, 0, 20 * HOUR);
+    fill(&db, "m", 40, 0, 20 * HOUR);
     db.maintain().expect("maintain");
-    let sizes: Vec<u64> = block_sizes(dir.path());
-    let all_but_two: u64 = sizes.iter().skip(2).sum();
     drop(db);
+    // Measure what a reopened store holds, then allow all of it but the two oldest blocks.
+    let unlimited = DbOptions {
+        max_block_range: Some(2 * HOUR),
+        ..options()
+    };
+    let stats = Db::open(dir.path(), unlimited).expect("reopen").stats();
+    let sizes: Vec<u64> = block_sizes(dir.path());
+    let two_oldest: u64 = sizes.iter().take(2).sum();
+    assert_eq!(sizes.iter().sum::<u64>(), stats.blocks_bytes);
+    let total = stats.blocks_bytes + stats.wal_bytes + stats.head_chunk_bytes;
     let limited = DbOptions {
-        retention_size: Some(all_but_two + db_wal_bytes(dir.path())),
+        retention_size: Some(total - two_oldest + 512),
         max_block_range: Some(2 * HOUR),
         ..options()
     };
@@ -335,10 +343,6 @@ fn block_sizes(dir: &Path) -> Vec<u64> {
         .collect();
     blocks.sort();
     blocks.into_iter().map(|(_, size)| size).collect()
-}
-
-fn db_wal_bytes(dir: &Path) -> u64 {
-    dir_size(&dir.join("wal")) + 4096
 }
 
 fn dir_size(path: &Path) -> u64 {

@@ -17,6 +17,17 @@ pub(crate) struct BitWriter<'a> {
     free: &'a mut u8,
 }
 
+/// Bytes added when a chunk buffer is full: small steps instead of doubling keep the slack of
+/// the head's many open chunks low (a few reallocations per chunk are cheap).
+const GROWTH_STEP: usize = 64;
+
+#[inline(always)]
+fn grow(bytes: &mut Vec<u8>) {
+    if bytes.len() == bytes.capacity() {
+        bytes.reserve_exact(GROWTH_STEP);
+    }
+}
+
 impl<'a> BitWriter<'a> {
     /// Wraps the owner's vector and its count of unused bits in the last byte.
     #[inline(always)]
@@ -30,6 +41,7 @@ impl<'a> BitWriter<'a> {
     #[inline(always)]
     pub(crate) fn write_bit(&mut self, bit: bool) {
         if *self.free == 0 {
+            grow(self.bytes);
             self.bytes.push((bit as u8) << 7);
             *self.free = 7;
         } else {
@@ -68,6 +80,9 @@ impl<'a> BitWriter<'a> {
         // bytes that carry them, which compiles to one 8-byte store instead of a byte loop.
         let word = value << (64 - rest);
         let len = self.bytes.len() + rest.div_ceil(8) as usize;
+        if self.bytes.capacity() - self.bytes.len() < 8 {
+            self.bytes.reserve_exact(GROWTH_STEP);
+        }
         self.bytes.extend_from_slice(&word.to_be_bytes());
         self.bytes.truncate(len);
         *self.free = (rest.div_ceil(8) * 8 - rest) as u8;

@@ -134,6 +134,11 @@ impl XorAppender {
         (self.count > 0).then_some(self.t)
     }
 
+    /// The last sample appended (timestamp and bit-exact value), if any.
+    pub fn last(&self) -> Option<(i64, f64)> {
+        (self.count > 0).then_some((self.t, f64::from_bits(self.v)))
+    }
+
     /// The chunk as it stands: a complete, decodable chunk at every moment.
     pub fn bytes(&self) -> &[u8] {
         if self.bytes.is_empty() {

@@ -100,6 +100,7 @@ impl<'a> Appender<'a> {
         } else {
             i64::MAX
         };
+        let limits = head.append_limits(ooo_min);
         let mut logged = Vec::with_capacity(self.samples.len());
         let (mut batch_min, mut batch_max) = (i64::MAX, i64::MIN);
         for (series, sample) in self.samples {
@@ -117,10 +118,7 @@ impl<'a> Appender<'a> {
                 });
                 continue;
             }
-            let outcome = series
-                .data
-                .lock()
-                .append(sample, ooo_min, options.chunk_range, options.samples_per_chunk);
+            let outcome = series.data.lock().append(sample, &limits);
             match outcome {
                 AppendOutcome::Appended => {
                     logged.push(SampleRecord {

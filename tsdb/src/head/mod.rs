@@ -6,6 +6,7 @@
 //! acknowledged only once it is logged.
 
 mod append;
+mod chunk_files;
 mod postings;
 mod read;
 mod series;
@@ -19,9 +20,12 @@ use rustc_hash::FxHashMap;
 pub use append::{Appender, CommitStats};
 pub(crate) use series::MemSeries;
 
+use crate::error::Result;
 use crate::labels::Labels;
 use crate::wal::{SeriesRecord, Wal};
+use chunk_files::HeadChunkFiles;
 use postings::MemPostings;
+use series::AppendLimits;
 
 const SHARDS: usize = 64;
 
@@ -59,6 +63,8 @@ pub(crate) struct CommitState {
 /// The in-memory part of the database.
 pub struct Head {
     options: HeadOptions,
+    /// Where full chunks go; `None` keeps them on the heap.
+    chunk_files: Option<HeadChunkFiles>,
     // Lock order: hash shard, then ref shard, then postings, then pending_series.
     hash_shards: Box<[RwLock<HashShard>]>,
     ref_shards: Box<[RwLock<RefShard>]>,
@@ -88,10 +94,25 @@ pub struct HeadStats {
 }
 
 impl Head {
-    /// An empty head that logs to `wal` when given.
+    /// An empty head that logs to `wal` when given and keeps every chunk on the heap.
     pub fn new(options: HeadOptions, wal: Option<Wal>) -> Self {
+        Self::build(options, wal, None)
+    }
+
+    /// An empty head that writes full chunks to `dir` (emptied first) instead of the heap.
+    pub fn with_chunk_dir(options: HeadOptions, dir: &std::path::Path) -> Result<Self> {
+        const CHUNK_FILE_SIZE: u64 = 128 << 20;
+        Ok(Self::build(
+            options,
+            None,
+            Some(HeadChunkFiles::open(dir, CHUNK_FILE_SIZE)?),
+        ))
+    }
+
+    fn build(options: HeadOptions, wal: Option<Wal>, chunk_files: Option<HeadChunkFiles>) -> Self {
         Head {
             options,
+            chunk_files,
             hash_shards: (0..SHARDS).map(|_| RwLock::new(HashShard::default())).collect(),
             ref_shards: (0..SHARDS).map(|_| RwLock::new(RefShard::default())).collect(),
             postings: RwLock::new(MemPostings::default()),
@@ -104,6 +125,26 @@ impl Head {
             num_series: AtomicUsize::new(0),
             samples_appended: AtomicU64::new(0),
         }
+    }
+
+    /// The limits an append is checked against, for out-of-order samples from `ooo_min_time` on.
+    pub(crate) fn append_limits(&self, ooo_min_time: i64) -> AppendLimits<'_> {
+        AppendLimits {
+            ooo_min_time,
+            chunk_range: self.options.chunk_range,
+            samples_per_chunk: self.options.samples_per_chunk,
+            files: self.chunk_files.as_ref(),
+        }
+    }
+
+    /// The chunk files, if the head has any.
+    pub(crate) fn chunk_files(&self) -> Option<&HeadChunkFiles> {
+        self.chunk_files.as_ref()
+    }
+
+    /// Bytes of full head chunks written to disk.
+    pub fn chunk_file_bytes(&self) -> u64 {
+        self.chunk_files.as_ref().map_or(0, |f| f.size_bytes())
     }
 
     /// The options the head runs with.
@@ -265,6 +306,11 @@ impl Head {
         self.postings
             .write()
             .remove(removed.iter().map(|s| (s.series_ref, &s.labels)));
+        if let Some(files) = &self.chunk_files {
+            if let Err(error) = files.truncate_before(min_time) {
+                tracing::warn!(%error, "cannot delete old head chunk files");
+            }
+        }
         self.num_series.fetch_sub(removed.len(), Ordering::Relaxed);
         self.min_time.store(new_min, Ordering::Release);
         if new_min == i64::MAX {

@@ -35,16 +35,14 @@ impl Head {
             };
             let chunks = {
                 let data = series.data.lock();
-                let mut chunks: Vec<ChunkData> = data
-                    .closed
-                    .iter()
-                    .filter(|c| c.max_time >= mint && c.min_time <= maxt)
-                    .map(|c| ChunkData {
-                        min_time: c.min_time,
-                        max_time: c.max_time,
-                        source: ChunkSource::Memory(c.data.clone()),
-                    })
-                    .collect();
+                let mut chunks: Vec<ChunkData> = Vec::new();
+                for closed in data.closed.iter().filter(|c| c.max_time >= mint && c.min_time <= maxt) {
+                    chunks.push(ChunkData {
+                        min_time: closed.min_time,
+                        max_time: closed.max_time,
+                        source: ChunkSource::Memory(closed.bytes(self.chunk_files())?),
+                    });
+                }
                 if let Some(open) = &data.open {
                     if let (Some(min_time), Some(max_time)) = (open.min_time(), open.max_time()) {
                         if max_time >= mint && min_time <= maxt {

@@ -5,16 +5,38 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use parking_lot::Mutex;
 
+use super::chunk_files::{DiskChunkRef, HeadChunkFiles};
 use crate::chunk::XorAppender;
+use crate::error::Result;
 use crate::labels::Labels;
 use crate::sample::Sample;
 
-/// A full, immutable chunk kept in memory until the head range it belongs to is written to a block.
+/// Where a full head chunk is kept.
+#[derive(Debug, Clone)]
+pub(crate) enum ChunkLocation {
+    /// In `chunks_head/` (the normal case).
+    Disk(DiskChunkRef),
+    /// On the heap: the head has no chunk files, or writing one failed.
+    Memory(Box<Arc<[u8]>>),
+}
+
+/// A full, immutable chunk kept until the head range it belongs to is written to a block.
 #[derive(Debug, Clone)]
 pub(crate) struct ClosedChunk {
     pub min_time: i64,
     pub max_time: i64,
-    pub data: Arc<[u8]>,
+    pub location: ChunkLocation,
+}
+
+impl ClosedChunk {
+    /// The chunk's bytes, read back from disk when needed.
+    pub fn bytes(&self, files: Option<&HeadChunkFiles>) -> Result<Arc<[u8]>> {
+        match (&self.location, files) {
+            (ChunkLocation::Memory(bytes), _) => Ok(Arc::clone(bytes)),
+            (ChunkLocation::Disk(chunk), Some(files)) => files.read(*chunk),
+            (ChunkLocation::Disk(_), None) => Err(crate::error::Error::Closed),
+        }
+    }
 }
 
 /// What can go wrong when one sample is appended to a series.
@@ -34,9 +56,8 @@ pub(crate) enum AppendOutcome {
 #[derive(Debug, Default)]
 pub(crate) struct SeriesData {
     pub closed: Vec<ClosedChunk>,
+    /// The chunk being appended to; its last sample is the series' newest in-order sample.
     pub open: Option<XorAppender>,
-    /// Newest in-order sample (the open chunk's last one), for duplicate checks.
-    pub last: Option<Sample>,
     /// Accepted out-of-order samples, sorted by time, unique timestamps.
     pub out_of_order: Vec<Sample>,
 }
@@ -86,9 +107,17 @@ impl SeriesData {
         self.closed.is_empty() && self.open.is_none() && self.out_of_order.is_empty()
     }
 
+    /// Newest in-order sample, for duplicate and order checks.
+    pub fn last(&self) -> Option<Sample> {
+        self.open
+            .as_ref()
+            .and_then(|o| o.last())
+            .map(|(t, v)| Sample::new(t, v))
+    }
+
     /// Checks whether `sample` could be appended, without changing anything.
-    pub fn check(&self, sample: Sample, ooo_min_time: i64) -> AppendOutcome {
-        let Some(last) = self.last else {
+    pub fn check(&self, sample: Sample, ooo_min_time: i64, files: Option<&HeadChunkFiles>) -> AppendOutcome {
+        let Some(last) = self.last() else {
             return AppendOutcome::Appended;
         };
         if sample.t > last.t {
@@ -107,55 +136,37 @@ impl SeriesData {
         match self.out_of_order.binary_search_by_key(&sample.t, |s| s.t) {
             Ok(i) if self.out_of_order[i].same_as(&sample) => AppendOutcome::Duplicate,
             Ok(_) => AppendOutcome::DuplicateConflict,
-            Err(_) => {
-                if self
-                    .in_order_sample_at(sample.t)
-                    .is_some_and(|existing| !existing.same_as(&sample))
-                {
-                    AppendOutcome::DuplicateConflict
-                } else if self.in_order_sample_at(sample.t).is_some() {
-                    AppendOutcome::Duplicate
-                } else {
-                    AppendOutcome::Appended
-                }
-            }
+            Err(_) => match self.in_order_sample_at(sample.t, files) {
+                Some(existing) if existing.same_as(&sample) => AppendOutcome::Duplicate,
+                Some(_) => AppendOutcome::DuplicateConflict,
+                None => AppendOutcome::Appended,
+            },
         }
     }
 
     /// Finds an in-order sample at exactly `t` (slow path, used only for out-of-order appends).
-    fn in_order_sample_at(&self, t: i64) -> Option<Sample> {
-        let chunks = self
-            .closed
-            .iter()
-            .filter(|c| c.min_time <= t && t <= c.max_time)
-            .map(|c| &c.data[..]);
-        let open = self
-            .open
-            .as_ref()
-            .filter(|o| o.min_time().is_some_and(|m| m <= t))
-            .map(|o| o.bytes());
-        for bytes in chunks.chain(open) {
-            if let Some((_, v)) = crate::chunk::XorIter::new(bytes).find(|(st, _)| *st == t) {
+    /// An unreadable chunk file counts as "no sample there".
+    fn in_order_sample_at(&self, t: i64, files: Option<&HeadChunkFiles>) -> Option<Sample> {
+        for chunk in self.closed.iter().filter(|c| c.min_time <= t && t <= c.max_time) {
+            let bytes = chunk.bytes(files).ok()?;
+            if let Some((_, v)) = crate::chunk::XorIter::new(&bytes).find(|(st, _)| *st == t) {
                 return Some(Sample::new(t, v));
             }
         }
-        None
+        let open = self.open.as_ref().filter(|o| o.min_time().is_some_and(|m| m <= t))?;
+        crate::chunk::XorIter::new(open.bytes())
+            .find(|(st, _)| *st == t)
+            .map(|(t, v)| Sample::new(t, v))
     }
 
-    /// Appends `sample`, which [`SeriesData::check`] accepted. `chunk_range` is the block
-    /// duration: chunks never cross a multiple of it, so whole chunks move to blocks.
-    pub fn append(
-        &mut self,
-        sample: Sample,
-        ooo_min_time: i64,
-        chunk_range: i64,
-        samples_per_chunk: usize,
-    ) -> AppendOutcome {
-        let outcome = self.check(sample, ooo_min_time);
+    /// Appends `sample` if [`SeriesData::check`] accepts it. Chunks never cross a multiple of
+    /// the block duration, so whole chunks move to blocks.
+    pub fn append(&mut self, sample: Sample, limits: &AppendLimits<'_>) -> AppendOutcome {
+        let outcome = self.check(sample, limits.ooo_min_time, limits.files);
         if outcome != AppendOutcome::Appended {
             return outcome;
         }
-        if self.last.is_some_and(|last| sample.t < last.t) {
+        if self.last().is_some_and(|last| sample.t < last.t) {
             let position = self.out_of_order.partition_point(|s| s.t < sample.t);
             self.out_of_order.insert(position, sample);
             return outcome;
@@ -163,33 +174,41 @@ impl SeriesData {
         let must_cut = match &self.open {
             None => false,
             Some(open) => {
-                let window = |t: i64| t.div_euclid(chunk_range);
-                open.num_samples() >= samples_per_chunk
+                let window = |t: i64| t.div_euclid(limits.chunk_range);
+                open.num_samples() >= limits.samples_per_chunk
                     || open.bytes().len() > MAX_CHUNK_BYTES
                     || open.min_time().is_some_and(|min| window(min) != window(sample.t))
             }
         };
         if must_cut {
-            self.close_open_chunk();
+            self.close_open_chunk(limits.files);
         }
         self.open
             .get_or_insert_with(XorAppender::new)
             .append(sample.t, sample.v);
-        self.last = Some(sample);
         outcome
     }
 
-    /// Moves the open chunk to the closed list.
-    pub fn close_open_chunk(&mut self) {
-        if let Some(open) = self.open.take() {
-            if let (Some(min_time), Some(max_time)) = (open.min_time(), open.max_time()) {
-                self.closed.push(ClosedChunk {
-                    min_time,
-                    max_time,
-                    data: Arc::from(open.into_bytes()),
-                });
+    /// Moves the open chunk to the closed list, writing it to the chunk files when there are any
+    /// (and keeping it on the heap if that fails).
+    pub fn close_open_chunk(&mut self, files: Option<&HeadChunkFiles>) {
+        let Some(open) = self.open.take() else { return };
+        let (Some(min_time), Some(max_time)) = (open.min_time(), open.max_time()) else {
+            return;
+        };
+        let location = match files.map(|f| f.write(open.bytes(), max_time)) {
+            Some(Ok(disk)) => ChunkLocation::Disk(disk),
+            Some(Err(error)) => {
+                tracing::warn!(%error, "cannot write head chunk to disk, keeping it in memory");
+                ChunkLocation::Memory(Box::new(Arc::from(open.into_bytes())))
             }
-        }
+            None => ChunkLocation::Memory(Box::new(Arc::from(open.into_bytes()))),
+        };
+        self.closed.push(ClosedChunk {
+            min_time,
+            max_time,
+            location,
+        });
     }
 
     /// Drops everything older than `min_time`; chunks never straddle a block boundary, so this
@@ -209,41 +228,56 @@ impl SeriesData {
     }
 
     /// Every sample with `mint <= t <= maxt`, in time order, duplicates (by timestamp) removed.
-    pub fn samples_between(&self, mint: i64, maxt: i64) -> Vec<Sample> {
+    pub fn samples_between(&self, mint: i64, maxt: i64, files: Option<&HeadChunkFiles>) -> Result<Vec<Sample>> {
         let mut out = Vec::new();
-        let chunks = self
-            .closed
-            .iter()
-            .filter(|c| c.max_time >= mint && c.min_time <= maxt)
-            .map(|c| &c.data[..]);
-        let open = self.open.as_ref().map(|o| o.bytes());
-        for bytes in chunks.chain(open) {
+        let in_range = |(t, _): &(i64, f64)| *t >= mint && *t <= maxt;
+        for chunk in self.closed.iter().filter(|c| c.max_time >= mint && c.min_time <= maxt) {
+            let bytes = chunk.bytes(files)?;
             out.extend(
-                crate::chunk::XorIter::new(bytes)
-                    .filter(|(t, _)| *t >= mint && *t <= maxt)
+                crate::chunk::XorIter::new(&bytes)
+                    .filter(in_range)
                     .map(|(t, v)| Sample::new(t, v)),
             );
         }
-        let ooo = self.out_of_order.iter().filter(|s| s.t >= mint && s.t <= maxt);
-        if self.out_of_order.is_empty() {
-            return out;
+        if let Some(open) = &self.open {
+            out.extend(
+                crate::chunk::XorIter::new(open.bytes())
+                    .filter(in_range)
+                    .map(|(t, v)| Sample::new(t, v)),
+            );
         }
-        out.extend(ooo.copied());
+        if self.out_of_order.is_empty() {
+            return Ok(out);
+        }
+        out.extend(self.out_of_order.iter().filter(|s| s.t >= mint && s.t <= maxt).copied());
         out.sort_by_key(|s| s.t);
         out.dedup_by_key(|s| s.t);
-        out
+        Ok(out)
     }
 
-    /// Heap bytes held by this series' data (chunks and buffers).
+    /// Heap bytes held by this series' data (chunk references, heap chunks and buffers).
     pub fn heap_size(&self) -> usize {
-        self.closed
-            .iter()
-            .map(|c| c.data.len() + std::mem::size_of::<ClosedChunk>())
-            .sum::<usize>()
-            + self.closed.capacity().saturating_sub(self.closed.len()) * std::mem::size_of::<ClosedChunk>()
+        let on_heap = |c: &ClosedChunk| match &c.location {
+            ChunkLocation::Memory(bytes) => bytes.len() + 16 + 16,
+            ChunkLocation::Disk(_) => 0,
+        };
+        self.closed.iter().map(on_heap).sum::<usize>()
+            + self.closed.capacity() * std::mem::size_of::<ClosedChunk>()
             + self.open.as_ref().map_or(0, |o| o.heap_size())
             + self.out_of_order.capacity() * std::mem::size_of::<Sample>()
     }
+}
+
+/// The limits an append is checked against.
+pub(crate) struct AppendLimits<'a> {
+    /// Oldest timestamp an out-of-order sample may have (`i64::MAX` disables them).
+    pub ooo_min_time: i64,
+    /// Block duration: chunks never cross a multiple of it.
+    pub chunk_range: i64,
+    /// Samples per chunk before a new one is cut.
+    pub samples_per_chunk: usize,
+    /// Where full chunks go, if anywhere but the heap.
+    pub files: Option<&'a HeadChunkFiles>,
 }
 
 /// A chunk is cut before it grows past this many bytes (Prometheus uses 1024 too).
@@ -255,50 +289,76 @@ mod tests {
 
     const RANGE: i64 = 7_200_000;
 
+    fn limits(ooo_min_time: i64) -> AppendLimits<'static> {
+        AppendLimits {
+            ooo_min_time,
+            chunk_range: RANGE,
+            samples_per_chunk: 120,
+            files: None,
+        }
+    }
+
     #[test]
     fn appends_in_order_and_cuts_chunks() {
         let mut data = SeriesData::default();
         for i in 0..300 {
             assert_eq!(
-                data.append(Sample::new(i * 1000, i as f64), i64::MIN, RANGE, 120),
+                data.append(Sample::new(i * 1000, i as f64), &limits(i64::MIN)),
                 AppendOutcome::Appended
             );
         }
         assert_eq!(data.closed.len(), 2);
-        assert_eq!(data.samples_between(0, i64::MAX).len(), 300);
-        assert_eq!(data.samples_between(5000, 9000).len(), 5);
+        assert_eq!(data.samples_between(0, i64::MAX, None).expect("read").len(), 300);
+        assert_eq!(data.samples_between(5000, 9000, None).expect("read").len(), 5);
     }
 
     #[test]
     fn never_crosses_a_block_boundary() {
         let mut data = SeriesData::default();
-        data.append(Sample::new(RANGE - 1, 1.0), i64::MIN, RANGE, 120);
-        data.append(Sample::new(RANGE, 2.0), i64::MIN, RANGE, 120);
+        data.append(Sample::new(RANGE - 1, 1.0), &limits(i64::MIN));
+        data.append(Sample::new(RANGE, 2.0), &limits(i64::MIN));
         assert_eq!(data.closed.len(), 1);
         assert_eq!(data.closed[0].max_time, RANGE - 1);
         assert!(!data.truncate_before(RANGE));
-        assert_eq!(data.samples_between(0, i64::MAX), vec![Sample::new(RANGE, 2.0)]);
+        assert_eq!(
+            data.samples_between(0, i64::MAX, None).expect("read"),
+            vec![Sample::new(RANGE, 2.0)]
+        );
     }
 
     #[test]
     fn duplicates_and_out_of_order() {
         let mut data = SeriesData::default();
-        data.append(Sample::new(10, 1.0), i64::MIN, RANGE, 120);
-        data.append(Sample::new(20, 2.0), i64::MIN, RANGE, 120);
-        assert_eq!(data.check(Sample::new(20, 2.0), i64::MAX), AppendOutcome::Duplicate);
+        data.append(Sample::new(10, 1.0), &limits(i64::MIN));
+        data.append(Sample::new(20, 2.0), &limits(i64::MIN));
         assert_eq!(
-            data.check(Sample::new(20, 3.0), i64::MAX),
+            data.check(Sample::new(20, 2.0), i64::MAX, None),
+            AppendOutcome::Duplicate
+        );
+        assert_eq!(
+            data.check(Sample::new(20, 3.0), i64::MAX, None),
             AppendOutcome::DuplicateConflict
         );
-        assert_eq!(data.check(Sample::new(15, 3.0), i64::MAX), AppendOutcome::OutOfOrder);
         assert_eq!(
-            data.append(Sample::new(15, 3.0), 0, RANGE, 120),
-            AppendOutcome::Appended
+            data.check(Sample::new(15, 3.0), i64::MAX, None),
+            AppendOutcome::OutOfOrder
         );
-        assert_eq!(data.check(Sample::new(10, 1.0), 0), AppendOutcome::Duplicate);
-        assert_eq!(data.check(Sample::new(10, 9.0), 0), AppendOutcome::DuplicateConflict);
-        assert_eq!(data.check(Sample::new(15, 4.0), 0), AppendOutcome::DuplicateConflict);
-        let all: Vec<i64> = data.samples_between(0, 100).iter().map(|s| s.t).collect();
+        assert_eq!(data.append(Sample::new(15, 3.0), &limits(0)), AppendOutcome::Appended);
+        assert_eq!(data.check(Sample::new(10, 1.0), 0, None), AppendOutcome::Duplicate);
+        assert_eq!(
+            data.check(Sample::new(10, 9.0), 0, None),
+            AppendOutcome::DuplicateConflict
+        );
+        assert_eq!(
+            data.check(Sample::new(15, 4.0), 0, None),
+            AppendOutcome::DuplicateConflict
+        );
+        let all: Vec<i64> = data
+            .samples_between(0, 100, None)
+            .expect("read")
+            .iter()
+            .map(|s| s.t)
+            .collect();
         assert_eq!(all, vec![10, 15, 20]);
     }
 }
