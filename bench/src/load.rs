@@ -62,8 +62,10 @@ pub struct MemoryFigures {
     pub head_samples: u64,
     /// `Head::memory_bytes()`.
     pub head_memory_bytes: u64,
-    /// `head_memory_bytes / active_series`.
+    /// `head_memory_bytes / active_series` (mean over the last chunk cycle).
     pub head_bytes_per_series: f64,
+    /// The largest of the measurements averaged in `head_bytes_per_series`.
+    pub head_bytes_per_series_max: f64,
     /// `head_memory_bytes / head_samples`.
     pub head_bytes_per_sample: f64,
     /// Resident set size before the load (dataset layout and generator buffers already allocated).
@@ -72,6 +74,8 @@ pub struct MemoryFigures {
     pub rss_after_bytes: u64,
     /// `(rss_after - rss_before) / active_series`.
     pub rss_delta_per_series: f64,
+    /// `Head::memory_breakdown()` per active series: (part, bytes).
+    pub breakdown_per_series: Vec<(String, f64)>,
 }
 
 /// Appends the whole dataset to `db`, measuring memory once `memory_hours` of data are in (or at the
@@ -91,12 +95,19 @@ pub fn load(db: &Db, dataset: &Dataset, memory_hours: f64) -> Result<(AppendFigu
     let mut last_sync = Instant::now();
     let mut round_base = 0;
     let mut rss_before = None;
+    // Series of one target cut their chunks in step, so one measurement could catch every open
+    // chunk full or empty. Measure at four points across the last chunk's 30 minutes and average.
+    let memory_points: Vec<usize> = [90, 60, 30, 0]
+        .iter()
+        .filter_map(|back| memory_round.checked_sub(*back))
+        .filter(|p| *p > 0)
+        .collect();
+    let mut samples_of_memory = Vec::new();
     while generator.remaining() > 0 {
         // Stop a window at the memory measurement point so it happens between two commits.
-        let until_memory = if round_base < memory_round {
-            memory_round - round_base
-        } else {
-            usize::MAX
+        let until_memory = match memory_points.iter().find(|&&p| p > round_base) {
+            Some(point) => point - round_base,
+            None => usize::MAX,
         };
         let started = Instant::now();
         let rounds = generator.fill(&mut window, WINDOW_ROUNDS.min(until_memory));
@@ -133,8 +144,11 @@ pub fn load(db: &Db, dataset: &Dataset, memory_hours: f64) -> Result<(AppendFigu
         cpu += procfs::cpu_time().unwrap_or_default().saturating_sub(cpu_start);
         round_base += rounds;
 
-        if round_base == memory_round {
-            memory = measure_memory(db, rss_before, round_base);
+        if memory_points.contains(&round_base) {
+            samples_of_memory.push(measure_memory(db, rss_before, round_base));
+            if round_base == memory_round {
+                memory = average_memory(&samples_of_memory);
+            }
         }
         let started = Instant::now();
         db.maintain()?;
@@ -150,19 +164,61 @@ pub fn load(db: &Db, dataset: &Dataset, memory_hours: f64) -> Result<(AppendFigu
     Ok((figures, memory))
 }
 
+/// The mean of several memory measurements (RSS from the last one).
+fn average_memory(all: &[MemoryFigures]) -> MemoryFigures {
+    let Some(last) = all.last() else {
+        return MemoryFigures::default();
+    };
+    let n = all.len() as f64;
+    let mean = |f: &dyn Fn(&MemoryFigures) -> f64| all.iter().map(f).sum::<f64>() / n;
+    let mut out = last.clone();
+    out.head_memory_bytes = mean(&|m| m.head_memory_bytes as f64) as u64;
+    out.head_bytes_per_series = mean(&|m| m.head_bytes_per_series);
+    out.head_bytes_per_sample = mean(&|m| m.head_bytes_per_sample);
+    out.head_bytes_per_series_max = all.iter().map(|m| m.head_bytes_per_series).fold(0.0, f64::max);
+    out.breakdown_per_series = last
+        .breakdown_per_series
+        .iter()
+        .enumerate()
+        .map(|(i, (name, _))| {
+            (
+                name.clone(),
+                mean(&|m| m.breakdown_per_series.get(i).map_or(0.0, |p| p.1)),
+            )
+        })
+        .collect();
+    out
+}
+
 /// Head figures after `rounds` scrape rounds.
 fn measure_memory(db: &Db, rss_before: u64, rounds: usize) -> MemoryFigures {
     let rss_after = procfs::rss_bytes().unwrap_or(0);
     let stats = db.head().stats();
     let series = stats.num_series as u64;
     let head_samples = stats.samples_appended;
-    let bytes = db.head().memory_bytes() as u64;
+    let parts = db.head().memory_breakdown();
+    let bytes = parts.total() as u64;
+    let per_series = |b: usize| b as f64 / series.max(1) as f64;
+    let breakdown_per_series = [
+        ("series structs", parts.series),
+        ("labels", parts.labels),
+        ("chunk references", parts.chunk_refs),
+        ("open chunks", parts.open_chunks),
+        ("out-of-order and heap chunks", parts.other),
+        ("lookup maps", parts.maps),
+        ("postings", parts.postings),
+    ]
+    .into_iter()
+    .map(|(name, b)| (name.to_string(), per_series(b)))
+    .collect();
     MemoryFigures {
+        breakdown_per_series,
         hours_loaded: rounds as f64 * INTERVAL_MS as f64 / 3_600_000.0,
         active_series: series,
         head_samples,
         head_memory_bytes: bytes,
         head_bytes_per_series: bytes as f64 / series.max(1) as f64,
+        head_bytes_per_series_max: bytes as f64 / series.max(1) as f64,
         head_bytes_per_sample: bytes as f64 / head_samples.max(1) as f64,
         rss_before_bytes: rss_before,
         rss_after_bytes: rss_after,

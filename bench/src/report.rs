@@ -132,7 +132,7 @@ impl Report {
         )?;
         writeln!(
             out,
-            "| b. head memory_bytes() per active series ({:.1} h loaded) | {:.0} B | ≤ {:.0} B | {} |",
+            "| b. head memory_bytes() per active series ({:.1} h loaded; mean over the last chunk cycle) | {:.0} B | ≤ {:.0} B | {} |",
             m.hours_loaded,
             m.head_bytes_per_series,
             TARGET_HEAD_BYTES_PER_SERIES,
@@ -145,13 +145,10 @@ impl Report {
             TARGET_HEAD_BYTES_PER_SERIES,
             verdict(m.rss_delta_per_series <= TARGET_HEAD_BYTES_PER_SERIES)
         )?;
-        let samples_per_series = m.head_samples as f64 / m.active_series.max(1) as f64;
         writeln!(
             out,
-            "| b. … of which not chunk data (estimate: minus {:.0} samples × {:.3} B) | {:.0} B | | |",
-            samples_per_series,
-            disk.chunk_data_bytes_per_sample,
-            m.head_bytes_per_series - samples_per_series * disk.chunk_data_bytes_per_sample
+            "| b. head memory_bytes() per active series, largest of the 4 measurements | {:.0} B | | |",
+            m.head_bytes_per_series_max
         )?;
         writeln!(
             out,
@@ -223,6 +220,14 @@ impl Report {
             mib(m.rss_after_bytes),
             m.rss_delta_per_series
         )?;
+
+        writeln!(out, "Head memory per series by part:\n")?;
+        writeln!(out, "| part | B/series |")?;
+        writeln!(out, "|---|---:|")?;
+        for (part, bytes) in &m.breakdown_per_series {
+            writeln!(out, "| {part} | {bytes:.0} |")?;
+        }
+        writeln!(out)?;
 
         writeln!(out, "## c. Disk after compaction\n")?;
         writeln!(

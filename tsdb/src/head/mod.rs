@@ -50,8 +50,53 @@ impl Default for HeadOptions {
     }
 }
 
-/// Series by label hash; a hash collision keeps several series in one list.
-type HashShard = FxHashMap<u64, Vec<Arc<MemSeries>>>;
+/// Series by label hash.
+type HashShard = FxHashMap<u64, Bucket>;
+
+/// The series of one label hash: almost always one; a hash collision keeps several.
+enum Bucket {
+    One(Arc<MemSeries>),
+    Many(Vec<Arc<MemSeries>>),
+}
+
+impl Bucket {
+    fn as_slice(&self) -> &[Arc<MemSeries>] {
+        match self {
+            Bucket::One(series) => std::slice::from_ref(series),
+            Bucket::Many(list) => list,
+        }
+    }
+
+    fn find(&self, labels: &Labels) -> Option<&Arc<MemSeries>> {
+        self.as_slice().iter().find(|s| s.labels == *labels)
+    }
+
+    fn push(&mut self, series: Arc<MemSeries>) {
+        match self {
+            Bucket::One(first) => *self = Bucket::Many(vec![first.clone(), series]),
+            Bucket::Many(list) => list.push(series),
+        }
+    }
+
+    /// Removes `series`; returns true when the bucket became empty.
+    fn remove(&mut self, series: &Arc<MemSeries>) -> bool {
+        match self {
+            Bucket::One(only) => Arc::ptr_eq(only, series),
+            Bucket::Many(list) => {
+                list.retain(|s| !Arc::ptr_eq(s, series));
+                match list.len() {
+                    0 => true,
+                    1 => {
+                        let last = list.remove(0);
+                        *self = Bucket::One(last);
+                        false
+                    }
+                    _ => false,
+                }
+            }
+        }
+    }
+}
 /// Series by reference.
 type RefShard = FxHashMap<u64, Arc<MemSeries>>;
 
@@ -78,6 +123,32 @@ pub struct Head {
     max_time: AtomicI64,
     num_series: AtomicUsize,
     samples_appended: AtomicU64,
+}
+
+/// Heap bytes of the head by part.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct MemoryBreakdown {
+    /// Series structs (and their reference counts).
+    pub series: usize,
+    /// Label sets.
+    pub labels: usize,
+    /// References to full chunks (and heap chunks when there are no chunk files).
+    pub chunk_refs: usize,
+    /// Open chunks being appended to.
+    pub open_chunks: usize,
+    /// Out-of-order buffers and chunks kept on the heap.
+    pub other: usize,
+    /// Lookup maps (by hash, by reference).
+    pub maps: usize,
+    /// The inverted index.
+    pub postings: usize,
+}
+
+impl MemoryBreakdown {
+    /// Sum of the parts.
+    pub fn total(&self) -> usize {
+        self.series + self.labels + self.chunk_refs + self.open_chunks + self.other + self.maps + self.postings
+    }
 }
 
 /// Figures about the head, for self-monitoring.
@@ -195,9 +266,7 @@ impl Head {
     /// Looks a series up by labels.
     pub(crate) fn series_by_labels(&self, labels: &Labels, hash: u64) -> Option<Arc<MemSeries>> {
         let shard = self.shard_of_hash(hash).read();
-        shard
-            .get(&hash)
-            .and_then(|list| list.iter().find(|s| s.labels == *labels).cloned())
+        shard.get(&hash).and_then(|bucket| bucket.find(labels).cloned())
     }
 
     /// Finds or creates the series for `labels`. A new series is queued for the WAL before it
@@ -218,7 +287,7 @@ impl Head {
 
     fn insert_series(&self, labels: &Labels, hash: u64, known_ref: Option<u64>) -> Arc<MemSeries> {
         let mut shard = self.shard_of_hash(hash).write();
-        if let Some(existing) = shard.get(&hash).and_then(|l| l.iter().find(|s| s.labels == *labels)) {
+        if let Some(existing) = shard.get(&hash).and_then(|bucket| bucket.find(labels)) {
             return existing.clone();
         }
         let series_ref = match known_ref {
@@ -229,7 +298,12 @@ impl Head {
             None => self.next_ref.fetch_add(1, Ordering::AcqRel),
         };
         let series = Arc::new(MemSeries::new(series_ref, labels.clone()));
-        shard.entry(hash).or_default().push(series.clone());
+        match shard.get_mut(&hash) {
+            Some(bucket) => bucket.push(series.clone()),
+            None => {
+                shard.insert(hash, Bucket::One(series.clone()));
+            }
+        }
         self.shard_of_ref(series_ref).write().insert(series_ref, series.clone());
         self.postings.write().add(series_ref, labels);
         if known_ref.is_none() {
@@ -278,8 +352,8 @@ impl Head {
         for shard in self.hash_shards.iter() {
             let mut shard = shard.write();
             let mut emptied = Vec::new();
-            for list in shard.values() {
-                for series in list {
+            for bucket in shard.values() {
+                for series in bucket.as_slice() {
                     let mut data = series.data.lock();
                     if data.truncate_before(min_time) {
                         emptied.push(series.clone());
@@ -290,9 +364,8 @@ impl Head {
             }
             for series in emptied {
                 let hash = series.labels.stable_hash();
-                if let Some(list) = shard.get_mut(&hash) {
-                    list.retain(|s| !Arc::ptr_eq(s, &series));
-                    if list.is_empty() {
+                if let Some(bucket) = shard.get_mut(&hash) {
+                    if bucket.remove(&series) {
                         shard.remove(&hash);
                     }
                 }
@@ -330,22 +403,36 @@ impl Head {
 
     /// Approximate heap bytes used by series, chunks and the index.
     pub fn memory_bytes(&self) -> usize {
-        let mut total = 0;
+        self.memory_breakdown().total()
+    }
+
+    /// Approximate heap bytes by part.
+    pub fn memory_breakdown(&self) -> MemoryBreakdown {
+        let mut parts = MemoryBreakdown::default();
         for shard in self.ref_shards.iter() {
-            total += shard.read().capacity() * 17;
+            parts.maps += shard.read().capacity() * 17;
         }
         for shard in self.hash_shards.iter() {
             let shard = shard.read();
-            total += shard.capacity() * (8 + 24 + 1);
-            for list in shard.values() {
-                total += list.capacity() * 8;
-                for series in list {
-                    total += std::mem::size_of::<MemSeries>() + 16 + series.labels.heap_size();
-                    total += series.data.lock().heap_size();
+            parts.maps += shard.capacity() * (8 + std::mem::size_of::<Bucket>() + 1);
+            for bucket in shard.values() {
+                if let Bucket::Many(list) = bucket {
+                    parts.maps += list.capacity() * 8;
+                }
+                for series in bucket.as_slice() {
+                    parts.series += std::mem::size_of::<MemSeries>() + 16;
+                    parts.labels += series.labels.heap_size();
+                    let data = series.data.lock();
+                    parts.chunk_refs += data.closed.capacity() * std::mem::size_of::<series::ClosedChunk>();
+                    parts.open_chunks += data.open.as_ref().map_or(0, |o| o.heap_size());
+                    parts.other += data.heap_size()
+                        - data.closed.capacity() * std::mem::size_of::<series::ClosedChunk>()
+                        - data.open.as_ref().map_or(0, |o| o.heap_size());
                 }
             }
         }
-        total + self.postings.read().heap_size()
+        parts.postings = self.postings.read().heap_size();
+        parts
     }
 }
 

@@ -52,6 +52,41 @@ pub(crate) enum AppendOutcome {
     OutOfOrder,
 }
 
+/// Out-of-order samples of a series: rare, so one pointer when there are none.
+#[derive(Debug, Default)]
+pub(crate) struct OutOfOrder(Option<Box<Vec<Sample>>>);
+
+impl std::ops::Deref for OutOfOrder {
+    type Target = [Sample];
+    fn deref(&self) -> &[Sample] {
+        self.0.as_deref().map_or(&[], |v| v.as_slice())
+    }
+}
+
+impl OutOfOrder {
+    /// Inserts at `position`, allocating on first use.
+    pub fn insert(&mut self, position: usize, sample: Sample) {
+        self.0.get_or_insert_with(Default::default).insert(position, sample);
+    }
+
+    /// Keeps the samples `keep` accepts, freeing the buffer when none are left.
+    pub fn retain(&mut self, keep: impl FnMut(&Sample) -> bool) {
+        if let Some(samples) = &mut self.0 {
+            samples.retain(keep);
+            if samples.is_empty() {
+                self.0 = None;
+            }
+        }
+    }
+
+    /// Heap bytes.
+    pub fn heap_size(&self) -> usize {
+        self.0
+            .as_ref()
+            .map_or(0, |v| 24 + v.capacity() * std::mem::size_of::<Sample>())
+    }
+}
+
 /// The mutable part of a series, behind the series' mutex.
 #[derive(Debug, Default)]
 pub(crate) struct SeriesData {
@@ -59,7 +94,7 @@ pub(crate) struct SeriesData {
     /// The chunk being appended to; its last sample is the series' newest in-order sample.
     pub open: Option<XorAppender>,
     /// Accepted out-of-order samples, sorted by time, unique timestamps.
-    pub out_of_order: Vec<Sample>,
+    pub out_of_order: OutOfOrder,
 }
 
 /// A series in the head.
@@ -204,6 +239,8 @@ impl SeriesData {
             }
             None => ChunkLocation::Memory(Box::new(Arc::from(open.into_bytes()))),
         };
+        // Exact growth: a series holds a handful of chunks, doubling would waste a third.
+        self.closed.reserve_exact(1);
         self.closed.push(ClosedChunk {
             min_time,
             max_time,
@@ -264,7 +301,7 @@ impl SeriesData {
         self.closed.iter().map(on_heap).sum::<usize>()
             + self.closed.capacity() * std::mem::size_of::<ClosedChunk>()
             + self.open.as_ref().map_or(0, |o| o.heap_size())
-            + self.out_of_order.capacity() * std::mem::size_of::<Sample>()
+            + self.out_of_order.heap_size()
     }
 }
 
