@@ -154,6 +154,9 @@ pub struct DatasetConfig {
     /// Seed of every random choice.
     pub seed: u64,
     /// Scrape timestamps deviate from the ideal grid by a uniform integer in `[-jitter_ms, jitter_ms]`.
+    /// Default 0: Prometheus-style scrapers store the scheduled time when the real one is within
+    /// 2 ms of it (`--scrape.timestamp-tolerance`), so stored timestamps sit on the grid; pass
+    /// `--jitter-ms 2` to see raw, unaligned timestamps.
     pub jitter_ms: i64,
     /// Series per target (the last target takes the remainder).
     pub series_per_target: usize,
@@ -167,7 +170,7 @@ impl Default for DatasetConfig {
             series: 10_000,
             hours: 24,
             seed: 42,
-            jitter_ms: 2,
+            jitter_ms: 0,
             series_per_target: 250,
             start_ms: DEFAULT_START_MS,
         }
