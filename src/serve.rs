@@ -75,7 +75,7 @@ async fn serve(args: ServeArgs, options: tsdb::db::DbOptions) -> anyhow::Result<
         ready: AtomicBool::new(true),
         max_body_bytes: usize::try_from(args.max_body_size).unwrap_or(usize::MAX),
     });
-    let stop = tokio_util_stop();
+    let stop = stop_channel();
     let maintenance = tokio::spawn(maintenance_loop(db.clone(), args.maintenance_interval, stop.clone()));
     let syncer = match sync_policy {
         SyncPolicy::Interval(every) => Some(tokio::spawn(sync_loop(db.clone(), every, stop.clone()))),
@@ -102,7 +102,7 @@ async fn serve(args: ServeArgs, options: tsdb::db::DbOptions) -> anyhow::Result<
 
 type Stop = tokio::sync::watch::Sender<bool>;
 
-fn tokio_util_stop() -> Stop {
+fn stop_channel() -> Stop {
     tokio::sync::watch::Sender::new(false)
 }
 

@@ -95,7 +95,7 @@ impl<'a> Backfiller<'a> {
                 let window = unique[start].t.div_euclid(range);
                 let end = start + unique[start..].partition_point(|s| s.t.div_euclid(range) == window);
                 windows
-                    .entry(window * range)
+                    .entry(window.saturating_mul(range))
                     .or_default()
                     .push((labels.clone(), unique[start..end].to_vec()));
                 start = end;
@@ -103,7 +103,13 @@ impl<'a> Backfiller<'a> {
         }
         for (window_start, mut series) in windows {
             series.sort_by(|a, b| a.0.cmp(&b.0));
-            let mut writer = BlockWriter::create(self.db.dir(), window_start, window_start + range, 1, Vec::new())?;
+            let mut writer = BlockWriter::create(
+                self.db.dir(),
+                window_start,
+                window_start.saturating_add(range),
+                1,
+                Vec::new(),
+            )?;
             for (labels, samples) in &series {
                 let chunks = encode_chunks(samples, per_chunk);
                 writer.add_series(labels, &chunk_inputs(&chunks))?;

@@ -96,13 +96,13 @@ pub(crate) fn plan(metas: &[&crate::block::BlockMeta], ranges: &[i64]) -> Option
         let mut windows: std::collections::BTreeMap<i64, Vec<usize>> = std::collections::BTreeMap::new();
         for &i in &order {
             let window = metas[i].min_time.div_euclid(range);
-            let window_end = (window + 1) * range;
-            if metas[i].max_time <= window_end && metas[i].max_time - metas[i].min_time < range {
+            let window_end = (window + 1).saturating_mul(range);
+            if metas[i].max_time <= window_end && metas[i].max_time.saturating_sub(metas[i].min_time) < range {
                 windows.entry(window).or_default().push(i);
             }
         }
         for (window, members) in windows {
-            let window_end = (window + 1) * range;
+            let window_end = (window + 1).saturating_mul(range);
             if members.len() > 1 && window_end <= newest {
                 return Some(members);
             }

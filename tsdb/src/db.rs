@@ -214,11 +214,11 @@ impl Db {
             let (Some(min), Some(max)) = (stats.min_time, stats.max_time) else {
                 break;
             };
-            if max - min < range + range / 2 {
+            if max.saturating_sub(min) < range + range / 2 {
                 break;
             }
-            let start = min.div_euclid(range) * range;
-            self.cut_block(start, start + range)?;
+            let start = min.div_euclid(range).saturating_mul(range);
+            self.cut_block(start, start.saturating_add(range))?;
             report.blocks_cut += 1;
         }
         report.compactions = self.compact()?;
@@ -234,7 +234,10 @@ impl Db {
         let mut writer = block::BlockWriter::create(&self.dir, start, end, 1, Vec::new())?;
         let mut written = 0usize;
         for s in &series {
-            let samples = s.data.lock().samples_between(start, end - 1, self.head.chunk_files())?;
+            let samples = s
+                .data
+                .lock()
+                .samples_between(start, end.saturating_sub(1), self.head.chunk_files())?;
             if samples.is_empty() {
                 continue;
             }

@@ -522,3 +522,28 @@ fn backfill_writes_old_samples_into_blocks_that_compaction_merges() {
     let db = Db::open(dir.path(), options()).expect("reopen");
     check(&db);
 }
+
+#[test]
+fn extreme_timestamps_do_not_panic() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    // No retention: relative to a sample at i64::MAX, everything else is ancient.
+    let no_retention = DbOptions {
+        retention_time: None,
+        ..options()
+    };
+    let db = Db::open(dir.path(), no_retention.clone()).expect("open");
+    let mut appender = db.appender();
+    appender.append(&labels("edge", 0), i64::MIN, 1.0).expect("append");
+    appender.append(&labels("edge", 1), i64::MAX, 2.0).expect("append");
+    appender.append(&labels("edge", 2), 0, 3.0).expect("append");
+    assert_eq!(appender.commit().expect("commit").appended, 3);
+    db.maintain().expect("maintain");
+    let all = dump(&db, &[eq("__name__", "edge")], i64::MIN, i64::MAX);
+    assert_eq!(total_samples(&all), 3, "{all:?} {:?}", db.blocks());
+    drop(db);
+    let db = Db::open(dir.path(), no_retention).expect("reopen");
+    assert_eq!(
+        total_samples(&dump(&db, &[eq("__name__", "edge")], i64::MIN, i64::MAX)),
+        3
+    );
+}

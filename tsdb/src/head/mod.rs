@@ -234,8 +234,9 @@ impl Head {
         let max = self.max_time.load(Ordering::Acquire);
         HeadStats {
             num_series: self.num_series.load(Ordering::Relaxed),
-            min_time: (min != i64::MAX).then_some(min),
-            max_time: (max != i64::MIN).then_some(max),
+            // Empty is min > max (the initial state), so samples at i64::MIN/MAX still count.
+            min_time: (min <= max).then_some(min),
+            max_time: (min <= max).then_some(max),
             samples_appended: self.samples_appended.load(Ordering::Relaxed),
         }
     }
@@ -349,6 +350,7 @@ impl Head {
         self.set_min_valid_time(min_time);
         let mut removed = Vec::new();
         let mut new_min = i64::MAX;
+        let mut any_left = false;
         for shard in self.hash_shards.iter() {
             let mut shard = shard.write();
             let mut emptied = Vec::new();
@@ -359,6 +361,7 @@ impl Head {
                         emptied.push(series.clone());
                     } else if let Some(t) = data.min_time() {
                         new_min = new_min.min(t);
+                        any_left = true;
                     }
                 }
             }
@@ -386,7 +389,7 @@ impl Head {
         }
         self.num_series.fetch_sub(removed.len(), Ordering::Relaxed);
         self.min_time.store(new_min, Ordering::Release);
-        if new_min == i64::MAX {
+        if !any_left {
             self.max_time.store(i64::MIN, Ordering::Release);
         }
         removed.len()
