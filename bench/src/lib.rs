@@ -6,12 +6,14 @@
 //! * b. head memory per active series after ~3 h, the head's normal maximum span ([`load`]);
 //! * c. bytes per sample in blocks after compaction ([`disk`]);
 //! * d. select + decode throughput over the whole range ([`query`]);
-//! * e. DEFLATE on the blocks' chunks files ([`deflate`]).
+//! * e. DEFLATE on the blocks' chunks files ([`deflate`]);
+//! * f. a candidate "decimal" codec re-encoding the blocks' chunks ([`codec`]).
 //!
 //! The `tsdb-bench` binary parses flags, calls [`run`] and prints the [`report::Report`].
 
 #![warn(missing_docs)]
 
+pub mod codec;
 pub mod dataset;
 pub mod deflate;
 pub mod disk;
@@ -47,6 +49,8 @@ pub struct Config {
     pub deflate_levels: Vec<u32>,
     /// Most chunk-file bytes phase e compresses (a prefix of each file beyond that).
     pub deflate_max_bytes: u64,
+    /// Runs phase f, the candidate codec experiment.
+    pub codec: bool,
 }
 
 impl Default for Config {
@@ -57,6 +61,7 @@ impl Default for Config {
             memory_hours: 3.0,
             deflate_levels: vec![1, 6, 9],
             deflate_max_bytes: 64 << 20,
+            codec: true,
         }
     }
 }
@@ -104,6 +109,12 @@ pub fn run(config: &Config, mut progress: impl FnMut(&str)) -> Result<Report> {
         &config.deflate_levels,
         config.deflate_max_bytes,
     )?;
+    let codec = if config.codec {
+        progress("f: codec experiment");
+        Some(codec::measure_codec(&block_dirs)?)
+    } else {
+        None
+    };
     db.close()?;
 
     Ok(Report {
@@ -120,6 +131,7 @@ pub fn run(config: &Config, mut progress: impl FnMut(&str)) -> Result<Report> {
         disk,
         queries,
         deflate,
+        codec,
         total_seconds: started.elapsed().as_secs_f64(),
     })
 }

@@ -4,6 +4,7 @@ use std::fmt::Write;
 
 use serde::Serialize;
 
+use crate::codec::CodecFigures;
 use crate::dataset::{DatasetConfig, INTERVAL_MS, Kind};
 use crate::deflate::DeflateFigures;
 use crate::disk::DiskFigures;
@@ -49,6 +50,8 @@ pub struct Report {
     pub queries: Vec<QueryFigures>,
     /// Phase e.
     pub deflate: Vec<DeflateFigures>,
+    /// Phase f (`None` when skipped).
+    pub codec: Option<CodecFigures>,
     /// Total wall time of the run, seconds.
     pub total_seconds: f64,
 }
@@ -169,6 +172,17 @@ impl Report {
             "| c. chunk data bytes/sample as stored → re-encoded without jitter | {:.3} → {:.3} | | |",
             disk.chunk_data_bytes_per_sample, disk.chunk_data_bytes_per_sample_without_jitter
         )?;
+        if let Some(codec) = &self.codec {
+            let t = &codec.total;
+            writeln!(
+                out,
+                "| f. chunk data bytes/sample XOR → candidate decimal codec | {:.3} → {:.3} | ≤ {:.1} | {} |",
+                t.xor_bytes_per_sample,
+                t.candidate_bytes_per_sample,
+                TARGET_BYTES_PER_SAMPLE,
+                verdict(t.candidate_bytes_per_sample <= TARGET_BYTES_PER_SAMPLE)
+            )?;
+        }
         if let Some(all) = self.queries.last() {
             writeln!(
                 out,
@@ -349,6 +363,9 @@ impl Report {
                 thousands(f.decompress_samples_per_second)
             )?;
         }
+        if let Some(codec) = &self.codec {
+            write_codec(out, codec)?;
+        }
         writeln!(
             out,
             "\nTotal run time {:.1} s. Interval {} ms.",
@@ -356,6 +373,48 @@ impl Report {
         )?;
         Ok(())
     }
+}
+
+/// Section f.
+fn write_codec(out: &mut String, codec: &CodecFigures) -> std::fmt::Result {
+    writeln!(out, "\n## f. Codec experiment\n")?;
+    writeln!(
+        out,
+        "Every block chunk re-encoded with the candidate decimal codec (values `m / 10^e` as delta-of-delta \
+         integers when the whole chunk allows it, XOR otherwise; timestamps delta-of-delta) and checked bit for \
+         bit. Chunk data only; decode = best of {} passes into a reused vector.\n",
+        crate::codec::DECODE_ROUNDS
+    )?;
+    writeln!(
+        out,
+        "| kind | chunks | samples | XOR B/sample | candidate B/sample | saved | of which time / values / header | \
+         XOR-value fallback | main e | XOR decode samples/s | candidate decode samples/s |"
+    )?;
+    writeln!(out, "|---|---:|---:|---:|---:|---:|---|---:|---|---:|---:|")?;
+    for f in codec.by_kind.iter().chain(std::iter::once(&codec.total)) {
+        let name = f.kind.map_or("**all**", Kind::name);
+        let main = f
+            .main_exponent()
+            .map_or_else(|| "–".to_string(), |(e, share)| format!("{e} ({:.0} %)", share * 100.0));
+        writeln!(
+            out,
+            "| {} | {} | {} | {:.3} | {:.3} | {:.0} % | {:.3} / {:.3} / {:.3} | {:.1} % | {} | {} | {} |",
+            name,
+            thousands(f.chunks as f64),
+            thousands(f.samples as f64),
+            f.xor_bytes_per_sample,
+            f.candidate_bytes_per_sample,
+            (1.0 - f.candidate_bytes as f64 / f.xor_bytes.max(1) as f64) * 100.0,
+            f.candidate_time_bytes_per_sample,
+            f.candidate_value_bytes_per_sample,
+            f.candidate_header_bytes_per_sample,
+            f.fallback_share * 100.0,
+            main,
+            thousands(f.xor_decode_samples_per_second),
+            thousands(f.candidate_decode_samples_per_second)
+        )?;
+    }
+    Ok(())
 }
 
 #[cfg(test)]

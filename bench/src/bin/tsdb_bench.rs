@@ -3,7 +3,8 @@
 //! ```text
 //! cargo run --release -p loupe-bench --bin tsdb-bench -- [--quick] [--series N] [--hours H]
 //!     [--seed S] [--jitter-ms J] [--series-per-target N] [--memory-hours H]
-//!     [--deflate-levels 1,6,9|none] [--deflate-max-mib 64] [--dir PATH] [--json PATH]
+//!     [--deflate-levels 1,6,9|none] [--deflate-max-mib 64] [--codec decimal|none] [--dir PATH]
+//!     [--json PATH]
 //! ```
 
 use std::io::Write;
@@ -13,7 +14,7 @@ use std::process::ExitCode;
 use loupe_bench::{Config, Result};
 
 const USAGE: &str = "usage: tsdb-bench [--quick] [--series N] [--hours H] [--seed S] [--jitter-ms J] \
-[--series-per-target N] [--memory-hours H] [--deflate-levels 1,6,9|none] [--deflate-max-mib 64] [--dir PATH] [--json PATH]";
+[--series-per-target N] [--memory-hours H] [--deflate-levels 1,6,9|none] [--deflate-max-mib 64] [--codec decimal|none] [--dir PATH] [--json PATH]";
 
 /// Parsed command line.
 struct Args {
@@ -68,6 +69,13 @@ fn parse_args(args: impl IntoIterator<Item = String>) -> Result<Option<Args>> {
                 }
             }
             "--deflate-max-mib" => config.deflate_max_bytes = number("MiB")? << 20,
+            "--codec" => {
+                config.codec = match value.as_str() {
+                    "decimal" => true,
+                    "none" => false,
+                    _ => return Err(format!("invalid codec {value:?} for {flag} (decimal or none)").into()),
+                }
+            }
             "--dir" => config.dir = Some(PathBuf::from(value)),
             "--json" => json = Some(PathBuf::from(value)),
             other => return Err(format!("unknown flag {other:?}\n{USAGE}").into()),
