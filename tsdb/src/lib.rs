@@ -7,6 +7,7 @@
 
 #![warn(missing_docs)]
 
+mod encoding;
 pub mod error;
 pub mod labels;
 pub mod sample;

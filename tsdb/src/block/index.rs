@@ -12,7 +12,8 @@ use std::path::{Path, PathBuf};
 
 use rustc_hash::FxHashMap;
 
-use super::{be_u32, be_u64, get_uvarint, put_uvarint, unzigzag, zigzag};
+use super::{be_u32, be_u64};
+use crate::encoding::{get_uvarint, put_uvarint, unzigzag, zigzag};
 use crate::error::{Error, Result};
 use crate::labels::Labels;
 

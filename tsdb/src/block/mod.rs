@@ -31,42 +31,6 @@ const CHUNKS_VERSION: u8 = 1;
 /// Size of the chunks file header: magic, version, three bytes of padding.
 const CHUNKS_HEADER_LEN: usize = 8;
 
-/// Appends `value` as an unsigned LEB128 varint.
-fn put_uvarint(out: &mut Vec<u8>, mut value: u64) {
-    while value >= 0x80 {
-        out.push((value as u8) | 0x80);
-        value >>= 7;
-    }
-    out.push(value as u8);
-}
-
-/// Reads an unsigned LEB128 varint at `*pos`, advancing it; `None` if truncated or over 64 bits.
-fn get_uvarint(data: &[u8], pos: &mut usize) -> Option<u64> {
-    let mut result = 0u64;
-    for shift in (0..64).step_by(7) {
-        let byte = *data.get(*pos)?;
-        *pos += 1;
-        if shift == 63 && byte > 1 {
-            return None;
-        }
-        result |= u64::from(byte & 0x7f) << shift;
-        if byte & 0x80 == 0 {
-            return Some(result);
-        }
-    }
-    None
-}
-
-/// Maps a signed integer to an unsigned one, small magnitudes to small values.
-fn zigzag(value: i64) -> u64 {
-    ((value << 1) ^ (value >> 63)) as u64
-}
-
-/// Inverse of [`zigzag`].
-fn unzigzag(value: u64) -> i64 {
-    ((value >> 1) as i64) ^ -((value & 1) as i64)
-}
-
 /// Reads a big-endian `u32` at `pos`, if in bounds.
 fn be_u32(data: &[u8], pos: usize) -> Option<u32> {
     Some(u32::from_be_bytes(data.get(pos..pos.checked_add(4)?)?.try_into().ok()?))

@@ -10,7 +10,8 @@ use memmap2::Mmap;
 
 use super::index::{ChunkMeta, IndexReader};
 use super::meta::BlockMeta;
-use super::{CHUNKS_FILE, CHUNKS_HEADER_LEN, CHUNKS_MAGIC, CHUNKS_VERSION, INDEX_FILE, META_FILE, get_uvarint};
+use super::{CHUNKS_FILE, CHUNKS_HEADER_LEN, CHUNKS_MAGIC, CHUNKS_VERSION, INDEX_FILE, META_FILE};
+use crate::encoding::get_uvarint;
 use crate::error::{Error, Result};
 use crate::labels::Labels;
 

@@ -7,7 +7,8 @@ use std::path::{Path, PathBuf};
 
 use super::index::{ChunkMeta, write_index};
 use super::meta::{BlockCompaction, BlockMeta, BlockStats, META_VERSION, new_ulid, sync_dir};
-use super::{CHUNKS_FILE, CHUNKS_HEADER_LEN, CHUNKS_MAGIC, CHUNKS_VERSION, INDEX_FILE, TMP_SUFFIX, put_uvarint};
+use super::{CHUNKS_FILE, CHUNKS_HEADER_LEN, CHUNKS_MAGIC, CHUNKS_VERSION, INDEX_FILE, TMP_SUFFIX};
+use crate::encoding::put_uvarint;
 use crate::error::{Error, Result};
 use crate::labels::Labels;
 

@@ -8,6 +8,7 @@
 use std::cmp::Ordering;
 use std::fmt;
 
+use crate::encoding::{get_uvarint, put_uvarint};
 use crate::error::{Error, Result};
 
 /// The label that carries the metric name.
@@ -26,31 +27,6 @@ pub struct Label<'a> {
 #[derive(Clone, PartialEq, Eq, Hash, Default)]
 pub struct Labels {
     data: Box<[u8]>,
-}
-
-fn put_uvarint(out: &mut Vec<u8>, mut value: u64) {
-    while value >= 0x80 {
-        out.push((value as u8) | 0x80);
-        value >>= 7;
-    }
-    out.push(value as u8);
-}
-
-fn get_uvarint(data: &[u8], pos: &mut usize) -> Option<u64> {
-    let mut result = 0u64;
-    let mut shift = 0u32;
-    loop {
-        let byte = *data.get(*pos)?;
-        *pos += 1;
-        if shift >= 64 {
-            return None;
-        }
-        result |= u64::from(byte & 0x7f) << shift;
-        if byte & 0x80 == 0 {
-            return Some(result);
-        }
-        shift += 7;
-    }
 }
 
 impl Labels {

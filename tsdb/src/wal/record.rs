@@ -4,6 +4,7 @@
 //! [`TARGET_RECORD_SIZE`] bytes; decoders validate everything and never allocate more than the payload
 //! justifies.
 
+use crate::encoding::{self, put_uvarint, put_varint};
 use crate::labels::Labels;
 
 /// Bytes of the frame header: `u32 LE length | u32 LE crc32c`.
@@ -56,37 +57,12 @@ impl PartialEq for SampleRecord {
     }
 }
 
-fn put_uvarint(out: &mut Vec<u8>, mut value: u64) {
-    while value >= 0x80 {
-        out.push((value as u8) | 0x80);
-        value >>= 7;
-    }
-    out.push(value as u8);
-}
-
-fn put_varint(out: &mut Vec<u8>, value: i64) {
-    put_uvarint(out, ((value << 1) ^ (value >> 63)) as u64);
-}
-
 fn get_uvarint(data: &[u8], pos: &mut usize) -> Result<u64, &'static str> {
-    let mut result = 0u64;
-    for shift in (0..64).step_by(7) {
-        let byte = *data.get(*pos).ok_or("truncated varint")?;
-        *pos += 1;
-        if shift == 63 && byte > 1 {
-            return Err("varint overflows 64 bits");
-        }
-        result |= u64::from(byte & 0x7f) << shift;
-        if byte & 0x80 == 0 {
-            return Ok(result);
-        }
-    }
-    Err("varint overflows 64 bits")
+    encoding::get_uvarint(data, pos).ok_or("truncated or overlong varint")
 }
 
 fn get_varint(data: &[u8], pos: &mut usize) -> Result<i64, &'static str> {
-    let raw = get_uvarint(data, pos)?;
-    Ok(((raw >> 1) as i64) ^ -((raw & 1) as i64))
+    encoding::get_varint(data, pos).ok_or("truncated or overlong varint")
 }
 
 /// Reserves a frame header at the end of `out` and returns where the frame starts.
@@ -407,7 +383,7 @@ mod tests {
         assert_eq!(decode(&[TYPE_SERIES, 1, 2, 0, 0]), Err("invalid labels"));
         assert_eq!(
             decode(&[TYPE_SERIES, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x7f]).err(),
-            Some("varint overflows 64 bits")
+            Some("truncated or overlong varint")
         );
         assert_eq!(decode(&[TYPE_SERIES]), Ok(Record::Series(Vec::new())));
     }
