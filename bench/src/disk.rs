@@ -11,7 +11,7 @@ use std::time::Instant;
 
 use serde::Serialize;
 use tsdb::block::{Block, CHUNKS_FILE, INDEX_FILE};
-use tsdb::chunk::{XorAppender, XorIter};
+use tsdb::chunk::{ChunkIter, encode_for_block};
 use tsdb::db::{Db, MaintainReport};
 
 use crate::Result;
@@ -172,7 +172,7 @@ fn attribute_chunks(block: &Block, by_kind: &mut BTreeMap<Kind, (u64, u64, u64)>
         for meta in &metas {
             let bytes = block.chunk(meta)?;
             samples.clear();
-            samples.extend(XorIter::new(&bytes));
+            samples.extend(ChunkIter::new(bytes.encoding(), &bytes));
             entry.0 += samples.len() as u64;
             entry.1 += bytes.len() as u64;
             entry.2 += regular_grid_len(&samples) as u64;
@@ -186,11 +186,12 @@ fn regular_grid_len(samples: &[(i64, f64)]) -> usize {
     let Some(&(t0, _)) = samples.first() else {
         return 0;
     };
-    let mut appender = XorAppender::new();
-    for (i, &(_, v)) in samples.iter().enumerate() {
-        appender.append(t0 + i as i64 * INTERVAL_MS, v);
-    }
-    appender.bytes().len()
+    let on_grid: Vec<(i64, f64)> = samples
+        .iter()
+        .enumerate()
+        .map(|(i, &(_, v))| (t0 + i as i64 * INTERVAL_MS, v))
+        .collect();
+    encode_for_block(&on_grid).1.len()
 }
 
 /// Samples left in the head, counted through a querier.

@@ -7,7 +7,7 @@
 //! * c. bytes per sample in blocks after compaction ([`disk`]);
 //! * d. select + decode throughput over the whole range ([`query`]);
 //! * e. DEFLATE on the blocks' chunks files ([`deflate`]);
-//! * f. a candidate "decimal" codec re-encoding the blocks' chunks ([`codec`]).
+//! * f. the blocks' chunk encodings (XOR or decimal) against XOR only ([`codec`]).
 //!
 //! The `tsdb-bench` binary parses flags, calls [`run`] and prints the [`report::Report`].
 
@@ -49,7 +49,7 @@ pub struct Config {
     pub deflate_levels: Vec<u32>,
     /// Most chunk-file bytes phase e compresses (a prefix of each file beyond that).
     pub deflate_max_bytes: u64,
-    /// Runs phase f, the candidate codec experiment.
+    /// Runs phase f, block encodings against XOR only.
     pub codec: bool,
 }
 
@@ -110,7 +110,7 @@ pub fn run(config: &Config, mut progress: impl FnMut(&str)) -> Result<Report> {
         config.deflate_max_bytes,
     )?;
     let codec = if config.codec {
-        progress("f: codec experiment");
+        progress("f: block encodings against xor");
         Some(codec::measure_codec(&block_dirs)?)
     } else {
         None

@@ -176,11 +176,8 @@ impl Report {
             let t = &codec.total;
             writeln!(
                 out,
-                "| f. chunk data bytes/sample XOR → candidate decimal codec | {:.3} → {:.3} | ≤ {:.1} | {} |",
-                t.xor_bytes_per_sample,
-                t.candidate_bytes_per_sample,
-                TARGET_BYTES_PER_SAMPLE,
-                verdict(t.candidate_bytes_per_sample <= TARGET_BYTES_PER_SAMPLE)
+                "| f. chunk data bytes/sample: XOR only → as stored (XOR or decimal) | {:.3} → {:.3} | | |",
+                t.xor_bytes_per_sample, t.stored_bytes_per_sample
             )?;
         }
         if let Some(all) = self.queries.last() {
@@ -377,41 +374,34 @@ impl Report {
 
 /// Section f.
 fn write_codec(out: &mut String, codec: &CodecFigures) -> std::fmt::Result {
-    writeln!(out, "\n## f. Codec experiment\n")?;
+    writeln!(out, "\n## f. Block encodings against XOR only\n")?;
     writeln!(
         out,
-        "Every block chunk re-encoded with the candidate decimal codec (values `m / 10^e` as delta-of-delta \
-         integers when the whole chunk allows it, XOR otherwise; timestamps delta-of-delta) and checked bit for \
-         bit. Chunk data only; decode = best of {} passes into a reused vector.\n",
+        "Blocks store each chunk as the smaller of XOR and decimal (values `m / 10^e` as delta-of-delta \
+         integers when the whole chunk allows it). Every block chunk re-encoded as XOR and both forms checked \
+         bit for bit. Chunk data only; decode = best of {} passes into a reused vector.\n",
         crate::codec::DECODE_ROUNDS
     )?;
     writeln!(
         out,
-        "| kind | chunks | samples | XOR B/sample | candidate B/sample | saved | of which time / values / header | \
-         XOR-value fallback | main e | XOR decode samples/s | candidate decode samples/s |"
+        "| kind | chunks | samples | XOR-only B/sample | stored B/sample | saved | decimal chunks | \
+         XOR decode samples/s | stored decode samples/s |"
     )?;
-    writeln!(out, "|---|---:|---:|---:|---:|---:|---|---:|---|---:|---:|")?;
+    writeln!(out, "|---|---:|---:|---:|---:|---:|---:|---:|---:|")?;
     for f in codec.by_kind.iter().chain(std::iter::once(&codec.total)) {
         let name = f.kind.map_or("**all**", Kind::name);
-        let main = f
-            .main_exponent()
-            .map_or_else(|| "–".to_string(), |(e, share)| format!("{e} ({:.0} %)", share * 100.0));
         writeln!(
             out,
-            "| {} | {} | {} | {:.3} | {:.3} | {:.0} % | {:.3} / {:.3} / {:.3} | {:.1} % | {} | {} | {} |",
+            "| {} | {} | {} | {:.3} | {:.3} | {:.0} % | {:.1} % | {} | {} |",
             name,
             thousands(f.chunks as f64),
             thousands(f.samples as f64),
             f.xor_bytes_per_sample,
-            f.candidate_bytes_per_sample,
-            (1.0 - f.candidate_bytes as f64 / f.xor_bytes.max(1) as f64) * 100.0,
-            f.candidate_time_bytes_per_sample,
-            f.candidate_value_bytes_per_sample,
-            f.candidate_header_bytes_per_sample,
-            f.fallback_share * 100.0,
-            main,
+            f.stored_bytes_per_sample,
+            (1.0 - f.stored_bytes as f64 / f.xor_bytes.max(1) as f64) * 100.0,
+            f.decimal_share * 100.0,
             thousands(f.xor_decode_samples_per_second),
-            thousands(f.candidate_decode_samples_per_second)
+            thousands(f.stored_decode_samples_per_second)
         )?;
     }
     Ok(())

@@ -7,8 +7,8 @@
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use crate::block::{Block, BlockWriter, ChunkInput};
-use crate::chunk::{self, ENCODING_XOR, XorAppender, XorIter};
+use crate::block::{Block, BlockWriter, ChunkBytes, ChunkInput};
+use crate::chunk::{self, ChunkIter};
 use crate::error::Result;
 use crate::labels::Labels;
 use crate::sample::Sample;
@@ -18,27 +18,42 @@ pub(crate) struct EncodedChunk {
     pub min_time: i64,
     pub max_time: i64,
     pub num_samples: u32,
+    pub encoding: u8,
     pub data: Vec<u8>,
 }
 
-/// Encodes time-ordered samples into chunks of `per_chunk` samples.
+/// Encodes time-ordered samples into block chunks of `per_chunk` samples, each in the smaller of
+/// the XOR and decimal encodings.
 pub(crate) fn encode_chunks(samples: &[Sample], per_chunk: usize) -> Vec<EncodedChunk> {
+    let per_chunk = per_chunk.clamp(1, chunk::MAX_SAMPLES_PER_CHUNK);
     samples
-        .chunks(per_chunk.max(1))
+        .chunks(per_chunk)
         .filter_map(|part| {
             let (first, last) = (part.first()?, part.last()?);
-            let mut appender = XorAppender::new();
-            for sample in part {
-                appender.append(sample.t, sample.v);
-            }
+            let pairs: Vec<(i64, f64)> = part.iter().map(|s| (s.t, s.v)).collect();
+            let (encoding, data) = chunk::encode_for_block(&pairs);
             Some(EncodedChunk {
                 min_time: first.t,
                 max_time: last.t,
                 num_samples: part.len() as u32,
-                data: appender.into_bytes(),
+                encoding,
+                data,
             })
         })
         .collect()
+}
+
+/// Decodes a chunk of `block`, failing on an unknown encoding or malformed bytes.
+pub(crate) fn decode_block_chunk(block: &Block, bytes: &ChunkBytes, out: &mut Vec<Sample>) -> Result<()> {
+    let mut samples = ChunkIter::new(bytes.encoding(), bytes);
+    out.extend(samples.by_ref().map(|(t, v)| Sample::new(t, v)));
+    if samples.error() {
+        return Err(crate::Error::corrupt(
+            block.dir().join(crate::block::CHUNKS_FILE),
+            format!("a chunk with encoding {} does not decode", bytes.encoding()),
+        ));
+    }
+    Ok(())
 }
 
 /// Borrows encoded chunks as block-writer input.
@@ -49,7 +64,7 @@ pub(crate) fn chunk_inputs(chunks: &[EncodedChunk]) -> Vec<ChunkInput<'_>> {
             min_time: c.min_time,
             max_time: c.max_time,
             num_samples: c.num_samples,
-            encoding: ENCODING_XOR,
+            encoding: c.encoding,
             data: &c.data,
         })
         .collect()
@@ -144,16 +159,15 @@ pub(crate) fn compact(parent: &Path, blocks: &[Arc<Block>], per_chunk: usize) ->
             let block = &blocks[*index];
             let (_, metas) = block.series(*id)?;
             for meta in metas {
-                parts.push((meta, block.chunk(&meta)?));
+                parts.push((meta, block.chunk(&meta)?, *index));
             }
         }
-        parts.sort_by_key(|(m, _)| (m.min_time, m.max_time));
+        parts.sort_by_key(|(m, _, _)| (m.min_time, m.max_time));
         let overlapping = parts.windows(2).any(|w| w[1].0.min_time <= w[0].0.max_time);
-        let foreign = parts.iter().any(|(_, bytes)| bytes.encoding() != ENCODING_XOR);
-        if overlapping || foreign {
+        if overlapping {
             let mut samples: Vec<Sample> = Vec::new();
-            for (_, bytes) in &parts {
-                samples.extend(XorIter::new(bytes).map(|(t, v)| Sample::new(t, v)));
+            for (_, bytes, index) in &parts {
+                decode_block_chunk(&blocks[*index], bytes, &mut samples)?;
             }
             samples.sort_by_key(|s| s.t);
             samples.dedup_by_key(|s| s.t);
@@ -162,7 +176,7 @@ pub(crate) fn compact(parent: &Path, blocks: &[Arc<Block>], per_chunk: usize) ->
         } else {
             let inputs: Vec<ChunkInput<'_>> = parts
                 .iter()
-                .map(|(meta, bytes)| ChunkInput {
+                .map(|(meta, bytes, _)| ChunkInput {
                     min_time: meta.min_time,
                     max_time: meta.max_time,
                     num_samples: chunk::num_samples(bytes) as u32,

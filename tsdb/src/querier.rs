@@ -4,7 +4,7 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use crate::block::{Block, ChunkBytes};
-use crate::chunk::XorIter;
+use crate::chunk::{ChunkIter, ENCODING_DECIMAL, ENCODING_XOR};
 use crate::error::Result;
 use crate::head::Head;
 use crate::labels::{Labels, Matcher};
@@ -29,10 +29,10 @@ pub(crate) struct ChunkData {
 }
 
 impl ChunkData {
-    fn bytes(&self) -> &[u8] {
+    fn iter(&self) -> ChunkIter<'_> {
         match &self.source {
-            ChunkSource::Memory(bytes) => bytes,
-            ChunkSource::Block(bytes) => bytes,
+            ChunkSource::Memory(bytes) => ChunkIter::new(ENCODING_XOR, bytes),
+            ChunkSource::Block(bytes) => ChunkIter::new(bytes.encoding(), bytes),
         }
     }
 }
@@ -72,7 +72,7 @@ impl Series {
         if overlapping {
             let mut all: Vec<Sample> = Vec::new();
             for chunk in &self.chunks {
-                all.extend(XorIter::new(chunk.bytes()).map(|(t, v)| Sample::new(t, v)));
+                all.extend(chunk.iter().map(|(t, v)| Sample::new(t, v)));
             }
             all.sort_by_key(|s| s.t);
             all.dedup_by_key(|s| s.t);
@@ -105,7 +105,7 @@ enum Inner<'a> {
     Chain {
         series: &'a Series,
         next_chunk: usize,
-        current: Option<XorIter<'a>>,
+        current: Option<ChunkIter<'a>>,
     },
     Merged(std::vec::IntoIter<Sample>),
 }
@@ -135,7 +135,7 @@ impl Iterator for SampleIter<'_> {
                 }
                 let chunk = series.chunks.get(*next_chunk)?;
                 *next_chunk += 1;
-                *current = Some(XorIter::new(chunk.bytes()));
+                *current = Some(chunk.iter());
             },
         }
     }
@@ -177,6 +177,12 @@ pub(crate) fn select_block(
         let mut chunks = Vec::new();
         for meta in metas.iter().filter(|m| m.max_time >= mint && m.min_time <= maxt) {
             let bytes = block.chunk(meta)?;
+            if !matches!(bytes.encoding(), ENCODING_XOR | ENCODING_DECIMAL) {
+                return Err(crate::Error::corrupt(
+                    block.dir().join(crate::block::CHUNKS_FILE),
+                    format!("chunk ref {} has unknown encoding {}", meta.chunk_ref, bytes.encoding()),
+                ));
+            }
             chunks.push(ChunkData {
                 min_time: meta.min_time,
                 max_time: meta.max_time,

@@ -3,7 +3,7 @@
 //! ```text
 //! cargo run --release -p loupe-bench --bin tsdb-bench -- [--quick] [--series N] [--hours H]
 //!     [--seed S] [--jitter-ms J] [--series-per-target N] [--memory-hours H]
-//!     [--deflate-levels 1,6,9|none] [--deflate-max-mib 64] [--codec decimal|none] [--dir PATH]
+//!     [--deflate-levels 1,6,9|none] [--deflate-max-mib 64] [--codec on|none] [--dir PATH]
 //!     [--json PATH]
 //! ```
 
@@ -14,7 +14,7 @@ use std::process::ExitCode;
 use loupe_bench::{Config, Result};
 
 const USAGE: &str = "usage: tsdb-bench [--quick] [--series N] [--hours H] [--seed S] [--jitter-ms J] \
-[--series-per-target N] [--memory-hours H] [--deflate-levels 1,6,9|none] [--deflate-max-mib 64] [--codec decimal|none] [--dir PATH] [--json PATH]";
+[--series-per-target N] [--memory-hours H] [--deflate-levels 1,6,9|none] [--deflate-max-mib 64] [--codec on|none] [--dir PATH] [--json PATH]";
 
 /// Parsed command line.
 struct Args {
@@ -71,9 +71,9 @@ fn parse_args(args: impl IntoIterator<Item = String>) -> Result<Option<Args>> {
             "--deflate-max-mib" => config.deflate_max_bytes = number("MiB")? << 20,
             "--codec" => {
                 config.codec = match value.as_str() {
-                    "decimal" => true,
+                    "on" => true,
                     "none" => false,
-                    _ => return Err(format!("invalid codec {value:?} for {flag} (decimal or none)").into()),
+                    _ => return Err(format!("invalid value {value:?} for {flag} (on or none)").into()),
                 }
             }
             "--dir" => config.dir = Some(PathBuf::from(value)),

@@ -6,12 +6,75 @@
 //! decodable after every append; [`XorIter`] reads one back without allocating.
 
 mod bstream;
+mod decimal;
 mod xor;
 
+pub use decimal::{DecimalIter, encode_decimal};
 pub use xor::{XorAppender, XorIter};
 
 /// Encoding byte stored beside an XOR chunk in block files.
 pub const ENCODING_XOR: u8 = 1;
+
+/// Encoding byte of a decimal chunk (short-decimal values as integer mantissas).
+pub const ENCODING_DECIMAL: u8 = 2;
+
+/// Encodes strictly increasing samples for a block: the decimal encoding when every value is a
+/// short decimal and that is smaller, XOR otherwise. Returns the encoding byte and the chunk.
+pub fn encode_for_block(samples: &[(i64, f64)]) -> (u8, Vec<u8>) {
+    let mut xor = XorAppender::new();
+    for &(t, v) in samples {
+        xor.append(t, v);
+    }
+    let xor = xor.into_bytes();
+    match encode_decimal(samples) {
+        Some(decimal) if decimal.len() < xor.len() => (ENCODING_DECIMAL, decimal),
+        _ => (ENCODING_XOR, xor),
+    }
+}
+
+/// Iterates over a chunk of either encoding; an unknown encoding yields nothing and reports an error.
+#[derive(Debug, Clone)]
+pub enum ChunkIter<'a> {
+    /// An XOR chunk.
+    Xor(XorIter<'a>),
+    /// A decimal chunk.
+    Decimal(DecimalIter<'a>),
+    /// An encoding this version does not know.
+    Unknown,
+}
+
+impl<'a> ChunkIter<'a> {
+    /// Starts iterating over `chunk` stored with `encoding`.
+    pub fn new(encoding: u8, chunk: &'a [u8]) -> Self {
+        match encoding {
+            ENCODING_XOR => ChunkIter::Xor(XorIter::new(chunk)),
+            ENCODING_DECIMAL => ChunkIter::Decimal(DecimalIter::new(chunk)),
+            _ => ChunkIter::Unknown,
+        }
+    }
+
+    /// True if iteration stopped on malformed bytes or an unknown encoding.
+    pub fn error(&self) -> bool {
+        match self {
+            ChunkIter::Xor(it) => it.error(),
+            ChunkIter::Decimal(it) => it.error(),
+            ChunkIter::Unknown => true,
+        }
+    }
+}
+
+impl Iterator for ChunkIter<'_> {
+    type Item = (i64, f64);
+
+    #[inline]
+    fn next(&mut self) -> Option<(i64, f64)> {
+        match self {
+            ChunkIter::Xor(it) => it.next(),
+            ChunkIter::Decimal(it) => it.next(),
+            ChunkIter::Unknown => None,
+        }
+    }
+}
 
 /// Hard cap on the samples of one chunk; the head normally cuts chunks at 120.
 pub const MAX_SAMPLES_PER_CHUNK: usize = 240;
