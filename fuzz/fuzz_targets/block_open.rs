@@ -7,13 +7,15 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use tsdb::block::{Block, BlockWriter};
 use tsdb::Labels;
+use tsdb::block::{Block, BlockWriter};
 
 fuzz_target!(|data: &[u8]| {
     let Ok(dir) = tempfile::tempdir() else { return };
     // Build a valid empty block, then replace its index with the input.
-    let Ok(writer) = BlockWriter::create(dir.path(), 0, 1000, 1, Vec::new()) else { return };
+    let Ok(writer) = BlockWriter::create(dir.path(), 0, 1000, 1, Vec::new()) else {
+        return;
+    };
     let Ok((_, path)) = writer.finish() else { return };
     if std::fs::write(path.join("index"), data).is_err() {
         return;

@@ -23,7 +23,12 @@ fuzz_target!(|data: &[u8]| {
     };
     assert_eq!(stats.records, records);
     assert!(stats.truncated_bytes <= data.len() as u64);
-    wal.log_samples(&[SampleRecord { series_ref: 1, t: 1, v: 1.0 }]).expect("append after repair");
+    wal.log_samples(&[SampleRecord {
+        series_ref: 1,
+        t: 1,
+        v: 1.0,
+    }])
+    .expect("append after repair");
     drop(wal);
     let mut again = 0u64;
     Wal::open(&wal_dir, WalOptions::default(), |_| {
