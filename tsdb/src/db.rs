@@ -249,12 +249,18 @@ impl Db {
         let block = Arc::new(Block::open(&path)?);
         self.add_block(block);
         let removed = self.head.truncate(end);
-        let head = self.head.clone();
-        let checkpoint = self
+        // Plan under the commit lock, rewrite old segments without it, delete them under it again:
+        // appends go on while the checkpoint is written.
+        if let Some(plan) = self
             .head
-            .with_wal(|wal| wal.map(|w| w.checkpoint(|r| head.has_series(r), end)));
-        if let Some(result) = checkpoint {
-            result?;
+            .with_wal(|wal| wal.map(|w| w.prepare_checkpoint()))
+            .transpose()?
+            .flatten()
+        {
+            let stats = plan.write(|r| self.head.has_series(r), end)?;
+            if let Some(result) = self.head.with_wal(|wal| wal.map(|w| w.finish_checkpoint(plan, stats))) {
+                result?;
+            }
         }
         self.blocks_cut.fetch_add(1, Ordering::Relaxed);
         tracing::info!(ulid = %meta.ulid, min_time = start, max_time = end, series = written, removed_series = removed, "cut head block");

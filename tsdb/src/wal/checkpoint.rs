@@ -162,6 +162,20 @@ impl<K: Fn(u64) -> bool> Writer<K> {
     }
 }
 
+/// A checkpoint planned under the WAL's lock ([`Wal::prepare_checkpoint`]) and written without it
+/// ([`CheckpointPlan::write`]), so appends go on while older segments are rewritten; then
+/// [`Wal::finish_checkpoint`] deletes what it replaced.
+#[derive(Debug)]
+pub struct CheckpointPlan {
+    dir: PathBuf,
+    segment_size: u64,
+    previous: Option<u32>,
+    sources: Vec<u32>,
+    last: u32,
+    old_checkpoints: Vec<u32>,
+    started: std::time::Instant,
+}
+
 impl Wal {
     /// Rotates to a new segment, then rewrites every older segment (and the previous checkpoint) into
     /// `checkpoint.NNNNNNNN` keeping only series for which `keep_series(ref)` is true and samples with
@@ -169,6 +183,16 @@ impl Wal {
     /// segments and checkpoints are deleted. Corruption in a segment aborts the checkpoint and deletes
     /// nothing; corruption in the previous checkpoint is logged and its intact prefix kept.
     pub fn checkpoint(&mut self, keep_series: impl Fn(u64) -> bool, min_time: i64) -> Result<CheckpointStats> {
+        let Some(plan) = self.prepare_checkpoint()? else {
+            return Ok(CheckpointStats::default());
+        };
+        let stats = plan.write(keep_series, min_time)?;
+        self.finish_checkpoint(plan, stats)
+    }
+
+    /// First step of [`Wal::checkpoint`]: rotates to a new segment and lists the closed segments to
+    /// rewrite. `None` when there is nothing to checkpoint.
+    pub fn prepare_checkpoint(&mut self) -> Result<Option<CheckpointPlan>> {
         let started = std::time::Instant::now();
         self.appender.begin()?;
         if self.appender.segment_bytes() > 0 {
@@ -184,16 +208,57 @@ impl Wal {
             .filter(|&i| i < current && previous.is_none_or(|p| i > p))
             .collect();
         let Some(&last) = sources.last() else {
-            return Ok(CheckpointStats::default());
+            return Ok(None);
         };
-        let final_path = checkpoint_path(&self.dir, last);
+        Ok(Some(CheckpointPlan {
+            dir: self.dir.clone(),
+            segment_size: self.options.segment_size,
+            previous,
+            sources,
+            last,
+            old_checkpoints: listing.checkpoints.clone(),
+            started,
+        }))
+    }
+
+    /// Last step of [`Wal::checkpoint`]: deletes the segments and checkpoints the new one replaced.
+    pub fn finish_checkpoint(&mut self, plan: CheckpointPlan, mut stats: CheckpointStats) -> Result<CheckpointStats> {
+        for &index in &plan.sources {
+            segment::remove_file(&self.dir.join(segment_name(index)), "segment covered by checkpoint")?;
+            stats.segments_removed += 1;
+        }
+        for &old in &plan.old_checkpoints {
+            remove_dir(&checkpoint_path(&self.dir, old), "superseded checkpoint")?;
+        }
+        sync_dir(&self.dir)?;
+        self.appender.closed_bytes = closed_bytes(&self.dir, self.appender.index())?;
+        stats.checkpoint = Some(plan.last);
+        tracing::info!(
+            dir = %checkpoint_path(&self.dir, plan.last).display(),
+            segments_removed = stats.segments_removed,
+            series_kept = stats.series_kept,
+            series_dropped = stats.series_dropped,
+            samples_kept = stats.samples_kept,
+            samples_dropped = stats.samples_dropped,
+            bytes = stats.bytes,
+            elapsed_ms = plan.started.elapsed().as_millis() as u64,
+            "wal checkpoint written"
+        );
+        Ok(stats)
+    }
+}
+
+impl CheckpointPlan {
+    /// Middle step of [`Wal::checkpoint`], safe while appends continue: rewrites the planned
+    /// segments into a temporary directory, fsyncs it and renames it into place.
+    pub fn write(&self, keep_series: impl Fn(u64) -> bool, min_time: i64) -> Result<CheckpointStats> {
+        let final_path = checkpoint_path(&self.dir, self.last);
         let tmp_path = PathBuf::from(format!("{}{TMP_SUFFIX}", final_path.display()));
         if tmp_path.exists() {
             remove_dir(&tmp_path, "unfinished checkpoint")?;
         }
         fs::create_dir(&tmp_path).map_err(|e| Error::io(&tmp_path, e))?;
-        let written = self.write_checkpoint(&tmp_path, previous, &sources, keep_series, min_time);
-        let mut stats = match written {
+        let stats = match self.write_into(&tmp_path, keep_series, min_time) {
             Ok(stats) => stats,
             Err(e) => {
                 if let Err(cleanup) = fs::remove_dir_all(&tmp_path) {
@@ -204,40 +269,11 @@ impl Wal {
         };
         fs::rename(&tmp_path, &final_path).map_err(|e| Error::io(&final_path, e))?;
         sync_dir(&self.dir)?;
-
-        for &index in &sources {
-            segment::remove_file(&self.dir.join(segment_name(index)), "segment covered by checkpoint")?;
-            stats.segments_removed += 1;
-        }
-        for &old in &listing.checkpoints {
-            remove_dir(&checkpoint_path(&self.dir, old), "superseded checkpoint")?;
-        }
-        sync_dir(&self.dir)?;
-        self.appender.closed_bytes = closed_bytes(&self.dir, current)?;
-        stats.checkpoint = Some(last);
-        tracing::info!(
-            dir = %final_path.display(),
-            segments_removed = stats.segments_removed,
-            series_kept = stats.series_kept,
-            series_dropped = stats.series_dropped,
-            samples_kept = stats.samples_kept,
-            samples_dropped = stats.samples_dropped,
-            bytes = stats.bytes,
-            elapsed_ms = started.elapsed().as_millis() as u64,
-            "wal checkpoint written"
-        );
         Ok(stats)
     }
 
-    fn write_checkpoint(
-        &self,
-        tmp_path: &Path,
-        previous: Option<u32>,
-        sources: &[u32],
-        keep_series: impl Fn(u64) -> bool,
-        min_time: i64,
-    ) -> Result<CheckpointStats> {
-        let out = Appender::create(tmp_path, 0, self.options.segment_size, true)?;
+    fn write_into(&self, tmp_path: &Path, keep_series: impl Fn(u64) -> bool, min_time: i64) -> Result<CheckpointStats> {
+        let out = Appender::create(tmp_path, 0, self.segment_size, true)?;
         let mut writer = Writer {
             out,
             keep_series,
@@ -247,10 +283,10 @@ impl Wal {
             stats: Default::default(),
         };
         let mut buf = Vec::new();
-        if let Some(index) = previous {
+        if let Some(index) = self.previous {
             replay_checkpoint(&checkpoint_path(&self.dir, index), &mut buf, &mut |r| writer.add(r))?;
         }
-        for &index in sources {
+        for &index in &self.sources {
             let path = self.dir.join(segment_name(index));
             let (_, corruption) = segment::read_segment(&path, &mut buf, &mut |r| writer.add(r))?;
             if let Some(Corruption { offset, reason }) = corruption {
@@ -305,6 +341,31 @@ mod tests {
                 .expect("log");
         }
         wal
+    }
+
+    #[test]
+    fn appends_continue_while_a_checkpoint_is_written() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let mut wal = populated(dir.path());
+        let plan = wal
+            .prepare_checkpoint()
+            .expect("prepare")
+            .expect("something to checkpoint");
+        // Appends between the steps land in segments the plan does not touch.
+        wal.log_series(&[series(7)]).expect("log");
+        for t in 10..20 {
+            wal.log_samples(&[sample(2, t), sample(7, t)]).expect("log");
+        }
+        let stats = plan.write(|r| r % 2 == 0, 5).expect("write");
+        let stats = wal.finish_checkpoint(plan, stats).expect("finish");
+        assert_eq!((stats.series_kept, stats.samples_kept), (3, 15));
+        wal.close().expect("close");
+        let (_, records, _) = open_all(dir.path(), small(200));
+        let (refs, samples) = flatten(&records);
+        assert_eq!(refs, vec![2, 4, 6, 7]);
+        let series2: Vec<i64> = samples.iter().filter(|s| s.series_ref == 2).map(|s| s.t).collect();
+        assert_eq!(series2, (5..20).collect::<Vec<_>>());
+        assert_eq!(samples.iter().filter(|s| s.series_ref == 7).count(), 10);
     }
 
     #[test]

@@ -14,7 +14,7 @@ use std::fs;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-pub use checkpoint::CheckpointStats;
+pub use checkpoint::{CheckpointPlan, CheckpointStats};
 pub use record::{MAX_RECORD_SIZE, Record, SampleRecord, SeriesRecord};
 
 use crate::error::{Error, Result};
