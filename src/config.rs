@@ -101,11 +101,7 @@ impl Config {
                 .max(64 * 1024),
             None => WalOptions::default().segment_size,
         };
-        options.wal = WalOptions {
-            segment_size,
-            sync,
-            ..WalOptions::default()
-        };
+        options.wal = WalOptions { segment_size, sync };
         Ok(options)
     }
 }

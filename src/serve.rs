@@ -64,7 +64,7 @@ async fn serve(args: ServeArgs, options: tsdb::db::DbOptions) -> anyhow::Result<
     let local = listener.local_addr()?;
     tracing::info!(address = %local, "listening");
     let data_dir = args.data_dir.clone();
-    let sync_policy = options.wal.sync.clone();
+    let sync_policy = options.wal.sync;
     let db = tokio::task::spawn_blocking(move || Db::open(&data_dir, options))
         .await?
         .with_context(|| format!("opening data directory {}", args.data_dir.display()))?;

@@ -17,7 +17,10 @@ const CYCLES: usize = 24;
 /// (series index, timestamp) → value of every acknowledged sample.
 type Acked = BTreeMap<(usize, i64), f64>;
 
-fn batch_body(first_t: i64, points: i64, seed: u64) -> (String, Vec<((usize, i64), f64)>) {
+/// One acknowledged sample: (series index, timestamp) and value.
+type AckedSample = ((usize, i64), f64);
+
+fn batch_body(first_t: i64, points: i64, seed: u64) -> (String, Vec<AckedSample>) {
     let mut body = String::new();
     let mut samples = Vec::new();
     for series in 0..SERIES {

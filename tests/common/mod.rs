@@ -33,12 +33,10 @@ impl Server {
         std::thread::spawn(move || {
             let mut sent = false;
             for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-                if !sent {
-                    if let Some(rest) = line.split("address=").nth(1) {
-                        let address = rest.split_whitespace().next().unwrap_or("").to_string();
-                        let _ = tx.send(address);
-                        sent = true;
-                    }
+                if !sent && let Some(rest) = line.split("address=").nth(1) {
+                    let address = rest.split_whitespace().next().unwrap_or("").to_string();
+                    let _ = tx.send(address);
+                    sent = true;
                 }
                 if std::env::var_os("LOUPE_TEST_LOG").is_some() {
                     eprintln!("[loupe] {line}");
@@ -62,10 +60,10 @@ impl Server {
         let deadline = Instant::now() + Duration::from_secs(60);
         let client = client();
         while Instant::now() < deadline {
-            if let Ok(response) = client.get(format!("{}/-/ready", self.base)).send() {
-                if response.status().is_success() {
-                    return;
-                }
+            if let Ok(response) = client.get(format!("{}/-/ready", self.base)).send()
+                && response.status().is_success()
+            {
+                return;
             }
             std::thread::sleep(Duration::from_millis(20));
         }

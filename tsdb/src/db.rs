@@ -130,7 +130,7 @@ impl Db {
             head.set_min_valid_time(max);
         }
         let started = std::time::Instant::now();
-        let (wal, replay) = replay_wal(&dir.join("wal"), options.wal.clone(), &head)?;
+        let (wal, replay) = replay_wal(&dir.join("wal"), options.wal, &head)?;
         head.set_wal(wal);
         tracing::info!(
             dir = %dir.display(),

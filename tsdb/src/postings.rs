@@ -51,14 +51,14 @@ pub fn postings_for_matchers(source: &dyn PostingsSource, matchers: &[Matcher]) 
 }
 
 fn positive_postings(source: &dyn PostingsSource, matcher: &Matcher) -> Result<Vec<u64>> {
-    if matches!(matcher.match_type(), MatchType::Equal | MatchType::Regex) {
-        if let Some(values) = matcher.set_matches() {
-            let mut lists = Vec::with_capacity(values.len());
-            for value in values {
-                lists.push(source.postings(matcher.name(), value)?);
-            }
-            return Ok(union_all(lists));
+    if matches!(matcher.match_type(), MatchType::Equal | MatchType::Regex)
+        && let Some(values) = matcher.set_matches()
+    {
+        let mut lists = Vec::with_capacity(values.len());
+        for value in values {
+            lists.push(source.postings(matcher.name(), value)?);
         }
+        return Ok(union_all(lists));
     }
     source.postings_matching(matcher.name(), &mut |value| matcher.matches(value))
 }

@@ -152,7 +152,7 @@ fn matchers_select_in_label_order() {
     let mut sorted = select(&[Matcher::new(MatchType::Regex, "__name__", ".+").expect("matcher")]);
     assert_eq!(sorted.len(), 14);
     let unsorted = sorted.clone();
-    sorted.sort_by(|a, b| a.cmp(b));
+    sorted.sort();
     assert_eq!(sorted, unsorted, "label order");
 }
 

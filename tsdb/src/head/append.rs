@@ -148,14 +148,13 @@ impl<'a> Appender<'a> {
         }
         stats.appended = logged.len();
         let series_records = std::mem::take(&mut *head.pending_series.lock());
-        if let Some(wal) = state.wal.as_mut() {
-            if !series_records.is_empty() || !logged.is_empty() {
-                if let Err(error) = wal.log_batch(&series_records, &logged) {
-                    // Keep the series records for the next commit: later samples depend on them.
-                    head.pending_series.lock().extend(series_records);
-                    return Err(error);
-                }
-            }
+        if let Some(wal) = state.wal.as_mut()
+            && (!series_records.is_empty() || !logged.is_empty())
+            && let Err(error) = wal.log_batch(&series_records, &logged)
+        {
+            // Keep the series records for the next commit: later samples depend on them.
+            head.pending_series.lock().extend(series_records);
+            return Err(error);
         }
         if batch_min <= batch_max {
             head.note_time(batch_min);

@@ -367,10 +367,10 @@ impl Head {
             }
             for series in emptied {
                 let hash = series.labels.stable_hash();
-                if let Some(bucket) = shard.get_mut(&hash) {
-                    if bucket.remove(&series) {
-                        shard.remove(&hash);
-                    }
+                if let Some(bucket) = shard.get_mut(&hash)
+                    && bucket.remove(&series)
+                {
+                    shard.remove(&hash);
                 }
                 series.removed.store(true, Ordering::Release);
                 removed.push(series);
@@ -382,10 +382,10 @@ impl Head {
         self.postings
             .write()
             .remove(removed.iter().map(|s| (s.series_ref, &s.labels)));
-        if let Some(files) = &self.chunk_files {
-            if let Err(error) = files.truncate_before(min_time) {
-                tracing::warn!(%error, "cannot delete old head chunk files");
-            }
+        if let Some(files) = &self.chunk_files
+            && let Err(error) = files.truncate_before(min_time)
+        {
+            tracing::warn!(%error, "cannot delete old head chunk files");
         }
         self.num_series.fetch_sub(removed.len(), Ordering::Relaxed);
         self.min_time.store(new_min, Ordering::Release);

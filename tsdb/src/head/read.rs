@@ -43,17 +43,17 @@ impl Head {
                         source: ChunkSource::Memory(closed.bytes(self.chunk_files())?),
                     });
                 }
-                if let Some(open) = &data.open {
-                    if let (Some(min_time), Some(max_time)) = (open.min_time(), open.max_time()) {
-                        if max_time >= mint && min_time <= maxt {
-                            let bytes: Arc<[u8]> = Arc::from(open.bytes());
-                            chunks.push(ChunkData {
-                                min_time,
-                                max_time,
-                                source: ChunkSource::Memory(bytes),
-                            });
-                        }
-                    }
+                if let Some(open) = &data.open
+                    && let (Some(min_time), Some(max_time)) = (open.min_time(), open.max_time())
+                    && max_time >= mint
+                    && min_time <= maxt
+                {
+                    let bytes: Arc<[u8]> = Arc::from(open.bytes());
+                    chunks.push(ChunkData {
+                        min_time,
+                        max_time,
+                        source: ChunkSource::Memory(bytes),
+                    });
                 }
                 let ooo: Vec<_> = data
                     .out_of_order

@@ -54,6 +54,7 @@ pub(crate) enum AppendOutcome {
 
 /// Out-of-order samples of a series: rare, so one pointer when there are none.
 #[derive(Debug, Default)]
+#[allow(clippy::box_collection)] // one pointer when empty, the common case, instead of three words
 pub(crate) struct OutOfOrder(Option<Box<Vec<Sample>>>);
 
 impl std::ops::Deref for OutOfOrder {
