@@ -148,6 +148,17 @@ impl XorAppender {
         }
     }
 
+    /// Empties the chunk but keeps its buffer, so the next chunk of the same series grows into
+    /// memory it already has instead of reallocating (which fragments the heap of many series).
+    pub fn reset(&mut self) {
+        let mut bytes = std::mem::take(&mut self.bytes);
+        bytes.clear();
+        *self = XorAppender {
+            bytes,
+            ..XorAppender::new()
+        };
+    }
+
     /// The chunk's bytes, shrunk to fit.
     pub fn into_bytes(mut self) -> Vec<u8> {
         if self.bytes.is_empty() {

@@ -140,7 +140,9 @@ impl SeriesData {
 
     /// True when the series holds no samples.
     pub fn is_empty(&self) -> bool {
-        self.closed.is_empty() && self.open.is_none() && self.out_of_order.is_empty()
+        self.closed.is_empty()
+            && self.open.as_ref().is_none_or(|o| o.num_samples() == 0)
+            && self.out_of_order.is_empty()
     }
 
     /// Newest in-order sample, for duplicate and order checks.
@@ -228,12 +230,18 @@ impl SeriesData {
     /// Moves the open chunk to the closed list, writing it to the chunk files when there are any
     /// (and keeping it on the heap if that fails).
     pub fn close_open_chunk(&mut self, files: Option<&HeadChunkFiles>) {
-        let Some(open) = self.open.take() else { return };
+        let Some(mut open) = self.open.take() else { return };
         let (Some(min_time), Some(max_time)) = (open.min_time(), open.max_time()) else {
+            self.open = Some(open);
             return;
         };
         let location = match files.map(|f| f.write(open.bytes(), max_time)) {
-            Some(Ok(disk)) => ChunkLocation::Disk(disk),
+            Some(Ok(disk)) => {
+                // The bytes are on disk: keep the buffer for the next chunk.
+                open.reset();
+                self.open = Some(open);
+                ChunkLocation::Disk(disk)
+            }
             Some(Err(error)) => {
                 tracing::warn!(%error, "cannot write head chunk to disk, keeping it in memory");
                 ChunkLocation::Memory(Box::new(Arc::from(open.into_bytes())))
