@@ -50,8 +50,20 @@ pub fn import_text(
     default_timestamp: i64,
     mut progress: impl FnMut(u64),
 ) -> Result<ImportStats, ImportError> {
-    for entry in Parser::new(text, format) {
-        entry?;
+    let mut parser = Parser::new(text, format);
+    while let Some(entry) = parser.next() {
+        if let Entry::Sample(sample) = entry? {
+            // What `Labels::new` would reject later, after earlier batches were stored.
+            if sample.labels.iter().any(|(name, _)| name == METRIC_NAME) {
+                return Err(ImportError::Labels(tsdb::Error::InvalidLabels {
+                    labels: sample.name.to_string(),
+                    reason: format!(
+                        "line {}: label {METRIC_NAME} given besides the metric name",
+                        parser.line()
+                    ),
+                }));
+            }
+        }
     }
     let mut stats = ImportStats::default();
     let mut appender = db.appender();
@@ -62,13 +74,14 @@ pub fn import_text(
     let mut consumed = 0u64;
     for entry in Parser::new(text, format) {
         let Entry::Sample(sample) = entry? else { continue };
+        // Length-prefixed, so no label text can make two different label sets share a key.
         key.clear();
-        key.push_str(&sample.name);
-        for (name, value) in &sample.labels {
-            key.push('\u{0}');
-            key.push_str(name);
-            key.push('\u{1}');
-            key.push_str(value);
+        for part in std::iter::once(sample.name.as_ref())
+            .chain(sample.labels.iter().flat_map(|(n, v)| [n.as_ref(), v.as_ref()]))
+        {
+            key.push_str(&part.len().to_string());
+            key.push(':');
+            key.push_str(part);
         }
         let t = sample.timestamp_ms.unwrap_or(default_timestamp);
         if t < db.head().min_valid_time() {

@@ -146,6 +146,16 @@ fn import_errors_have_prometheus_shape() {
     assert_eq!(status, 400);
     insta::assert_json_snapshot!("import_parse_error", body);
 
+    let (status, body) = check(
+        client
+            .post(&url)
+            .body("ok 1 1000\nbad{__name__=\"x\"} 2 1000\n")
+            .send()
+            .expect("post"),
+    );
+    assert_eq!(status, 400);
+    insta::assert_json_snapshot!("import_metric_name_label", body);
+
     let (status, body) = check(client.post(&url).body("ok 2 1000\nok 3 500\n").send().expect("post"));
     assert_eq!(status, 400);
     insta::assert_json_snapshot!("import_rejected_samples", body);

@@ -33,6 +33,8 @@ pub struct DbOptions {
     pub max_block_range: Option<i64>,
     /// WAL segment size and fsync policy.
     pub wal: WalOptions,
+    /// How far past the wall clock a sample may be, in ms (default 1 h; `None` accepts anything).
+    pub max_future: Option<i64>,
 }
 
 impl Default for DbOptions {
@@ -45,6 +47,7 @@ impl Default for DbOptions {
             retention_size: None,
             max_block_range: None,
             wal: WalOptions::default(),
+            max_future: Some(3_600_000),
         }
     }
 }
@@ -88,7 +91,7 @@ pub struct Db {
     dir: PathBuf,
     options: DbOptions,
     head: Arc<Head>,
-    blocks: RwLock<Vec<Arc<Block>>>,
+    blocks: Arc<RwLock<Vec<Arc<Block>>>>,
     maintenance: Mutex<()>,
     _lock: File,
     blocks_cut: AtomicU64,
@@ -115,6 +118,7 @@ impl Db {
             )));
         }
         block::remove_temporary(dir)?;
+        remove_deleted(dir)?;
         let mut blocks = Vec::new();
         for path in block::list_blocks(dir)? {
             blocks.push(Arc::new(Block::open(&path)?));
@@ -124,6 +128,7 @@ impl Db {
             chunk_range: options.block_range,
             out_of_order_window: options.out_of_order_window,
             samples_per_chunk: options.samples_per_chunk,
+            max_future: options.max_future,
         };
         let head = Arc::new(Head::with_chunk_dir(head_options, &dir.join("chunks_head"))?);
         if let Some(max) = blocks.iter().map(|b| b.meta().max_time).max() {
@@ -144,7 +149,7 @@ impl Db {
             dir: dir.to_path_buf(),
             options,
             head,
-            blocks: RwLock::new(blocks),
+            blocks: Arc::new(RwLock::new(blocks)),
             maintenance: Mutex::new(()),
             _lock: lock,
             blocks_cut: AtomicU64::new(0),
@@ -170,7 +175,7 @@ impl Db {
 
     /// A view of the data in `[mint, maxt]` (inclusive, ms).
     pub fn querier(&self, mint: i64, maxt: i64) -> Querier {
-        Querier::new(self.head.clone(), self.blocks.read().clone(), mint, maxt)
+        Querier::new(self.head.clone(), self.blocks.clone(), mint, maxt)
     }
 
     /// The head (for statistics and tests).
@@ -229,6 +234,9 @@ impl Db {
     /// Writes the head's samples in `[start, end)` to a block, then drops them from the head and
     /// checkpoints the WAL.
     fn cut_block(&self, start: i64, end: i64) -> Result<()> {
+        // Close the range first, under the commit lock: from here on no commit can add a sample
+        // below `end`, so what is read below is all the range will ever hold in the head.
+        self.head.with_wal(|_| self.head.set_min_valid_time(end));
         let mut series: Vec<Arc<MemSeries>> = self.head.all_series();
         series.sort_by(|a, b| a.labels.cmp(&b.labels));
         let mut writer = block::BlockWriter::create(&self.dir, start, end, 1, Vec::new())?;
@@ -249,18 +257,9 @@ impl Db {
         let block = Arc::new(Block::open(&path)?);
         self.add_block(block);
         let removed = self.head.truncate(end);
-        // Plan under the commit lock, rewrite old segments without it, delete them under it again:
-        // appends go on while the checkpoint is written.
-        if let Some(plan) = self
-            .head
-            .with_wal(|wal| wal.map(|w| w.prepare_checkpoint()))
-            .transpose()?
-            .flatten()
-        {
-            let stats = plan.write(|r| self.head.has_series(r), end)?;
-            if let Some(result) = self.head.with_wal(|wal| wal.map(|w| w.finish_checkpoint(plan, stats))) {
-                result?;
-            }
+        // A failed checkpoint only delays WAL shrinking: log it and go on with maintenance.
+        if let Err(error) = self.checkpoint_wal(end) {
+            tracing::error!(%error, "wal checkpoint failed");
         }
         self.blocks_cut.fetch_add(1, Ordering::Relaxed);
         tracing::info!(ulid = %meta.ulid, min_time = start, max_time = end, series = written, removed_series = removed, "cut head block");
@@ -270,6 +269,22 @@ impl Db {
     /// Starts a batch of samples older than the head accepts, to be written as blocks.
     pub fn backfiller(&self) -> crate::backfill::Backfiller<'_> {
         crate::backfill::Backfiller::new(self)
+    }
+
+    /// Plans under the commit lock, rewrites old segments without it, deletes them under it again:
+    /// appends go on while the checkpoint is written.
+    fn checkpoint_wal(&self, min_time: i64) -> Result<()> {
+        let plan = self
+            .head
+            .with_wal(|wal| wal.map(|w| w.prepare_checkpoint()))
+            .transpose()?
+            .flatten();
+        let Some(plan) = plan else { return Ok(()) };
+        let stats = plan.write(|r| self.head.has_series(r), min_time)?;
+        if let Some(result) = self.head.with_wal(|wal| wal.map(|w| w.finish_checkpoint(plan, stats))) {
+            result?;
+        }
+        Ok(())
     }
 
     pub(crate) fn add_block(&self, block: Arc<Block>) {
@@ -324,11 +339,18 @@ impl Db {
     fn apply_retention(&self) -> Result<usize> {
         let blocks = self.blocks.read().clone();
         let wal_bytes = self.head.with_wal(|wal| wal.map_or(0, |w| w.size_bytes())) + self.head.chunk_file_bytes();
+        // Measured from the newest data, but never from beyond the accepted future: one bogus
+        // far-future sample must not age every block out.
+        let ceiling = self
+            .options
+            .max_future
+            .map_or(i64::MAX, |f| crate::head::now_ms().saturating_add(f));
         let newest = blocks
             .iter()
             .map(|b| b.meta().max_time)
             .chain(self.head.stats().max_time)
             .max();
+        let newest = newest.map(|t| t.min(ceiling));
         let candidates: Vec<retention::BlockInfo> = blocks
             .iter()
             .map(|b| retention::BlockInfo {
@@ -370,6 +392,18 @@ impl Drop for Db {
     }
 }
 
+/// Removes `<ulid>.deleted` directories a crash left behind in the middle of a block deletion.
+fn remove_deleted(dir: &Path) -> Result<()> {
+    for entry in std::fs::read_dir(dir).map_err(|e| Error::io(dir, e))? {
+        let path = entry.map_err(|e| Error::io(dir, e))?.path();
+        if path.is_dir() && path.extension().is_some_and(|e| e == "deleted") {
+            tracing::info!(dir = %path.display(), "removing a half-deleted block");
+            std::fs::remove_dir_all(&path).map_err(|e| Error::io(&path, e))?;
+        }
+    }
+    Ok(())
+}
+
 /// Replays the WAL into `head` and returns it ready for appends.
 fn replay_wal(dir: &Path, options: WalOptions, head: &Head) -> Result<(Wal, crate::wal::ReplayStats)> {
     let mut by_ref: FxHashMap<u64, Arc<MemSeries>> = FxHashMap::default();
@@ -382,6 +416,7 @@ fn replay_wal(dir: &Path, options: WalOptions, head: &Head) -> Result<(Wal, crat
             Record::Series(series) => {
                 for s in series {
                     let created = head.create_with_ref(s.series_ref, &s.labels);
+                    head.add_ref_alias(s.series_ref, &created);
                     by_ref.insert(s.series_ref, created);
                 }
             }

@@ -68,6 +68,16 @@ pub enum Error {
         /// The oldest timestamp the head accepts.
         min_valid: i64,
     },
+    /// A sample is further in the future than the head accepts.
+    #[error("sample for series {series} at timestamp {timestamp} is too far in the future (after {max_valid})")]
+    TooFarInFuture {
+        /// The series as text.
+        series: String,
+        /// The rejected timestamp in milliseconds.
+        timestamp: i64,
+        /// The newest timestamp accepted at the time of the append.
+        max_valid: i64,
+    },
     /// The database has been closed.
     #[error("database is closed")]
     Closed,

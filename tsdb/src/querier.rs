@@ -3,6 +3,8 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
+use parking_lot::RwLock;
+
 use crate::block::{Block, ChunkBytes};
 use crate::chunk::{ChunkIter, ENCODING_DECIMAL, ENCODING_XOR};
 use crate::error::Result;
@@ -196,26 +198,36 @@ pub(crate) fn select_block(
     Ok(out)
 }
 
-/// A consistent view over the head and the blocks overlapping a time range.
+/// A view over the head and the blocks overlapping a time range.
+///
+/// Each call reads the head first and then takes the current block list, so data moving from the
+/// head into a new block in between is seen (twice at worst, and merged), never missed.
 pub struct Querier {
     head: Arc<Head>,
-    blocks: Vec<Arc<Block>>,
+    all_blocks: Arc<RwLock<Vec<Arc<Block>>>>,
     mint: i64,
     maxt: i64,
 }
 
 impl Querier {
-    pub(crate) fn new(head: Arc<Head>, blocks: Vec<Arc<Block>>, mint: i64, maxt: i64) -> Self {
-        let blocks = blocks
-            .into_iter()
-            .filter(|b| b.meta().max_time > mint && b.meta().min_time <= maxt)
-            .collect();
+    pub(crate) fn new(head: Arc<Head>, all_blocks: Arc<RwLock<Vec<Arc<Block>>>>, mint: i64, maxt: i64) -> Self {
         Querier {
             head,
-            blocks,
+            all_blocks,
             mint,
             maxt,
         }
+    }
+
+    /// The blocks overlapping the range, as they are now.
+    fn blocks(&self) -> Vec<Arc<Block>> {
+        let (mint, maxt) = (self.mint, self.maxt);
+        let blocks = self.all_blocks.read();
+        blocks
+            .iter()
+            .filter(|b| b.meta().max_time > mint && b.meta().min_time <= maxt)
+            .cloned()
+            .collect()
     }
 
     fn head_overlaps(&self) -> bool {
@@ -226,13 +238,13 @@ impl Querier {
     /// Series matching all `matchers`, sorted by labels, merged across head and blocks.
     pub fn select(&self, matchers: &[Matcher]) -> Result<Vec<Series>> {
         let mut merged: BTreeMap<Labels, Vec<ChunkData>> = BTreeMap::new();
-        for block in &self.blocks {
-            for (labels, chunks) in select_block(block, matchers, self.mint, self.maxt)? {
+        if self.head_overlaps() {
+            for (labels, chunks) in self.head.select(matchers, self.mint, self.maxt)? {
                 merged.entry(labels).or_default().extend(chunks);
             }
         }
-        if self.head_overlaps() {
-            for (labels, chunks) in self.head.select(matchers, self.mint, self.maxt)? {
+        for block in &self.blocks() {
+            for (labels, chunks) in select_block(block, matchers, self.mint, self.maxt)? {
                 merged.entry(labels).or_default().extend(chunks);
             }
         }
@@ -253,7 +265,13 @@ impl Querier {
     /// Sorted label names of series matching `matchers` (all when empty) in range.
     pub fn label_names(&self, matchers: &[Matcher]) -> Result<Vec<String>> {
         let mut names = std::collections::BTreeSet::new();
-        for block in &self.blocks {
+        let head_names = if self.head_overlaps() {
+            self.head.label_names(matchers)?
+        } else {
+            Vec::new()
+        };
+        names.extend(head_names);
+        for block in &self.blocks() {
             if matchers.is_empty() {
                 names.extend(block.label_names());
             } else {
@@ -263,16 +281,19 @@ impl Querier {
                 }
             }
         }
-        if self.head_overlaps() {
-            names.extend(self.head.label_names(matchers)?);
-        }
         Ok(names.into_iter().collect())
     }
 
     /// Sorted values of label `name` among series matching `matchers` (all when empty) in range.
     pub fn label_values(&self, name: &str, matchers: &[Matcher]) -> Result<Vec<String>> {
         let mut values = std::collections::BTreeSet::new();
-        for block in &self.blocks {
+        let head_values = if self.head_overlaps() {
+            self.head.label_values(name, matchers)?
+        } else {
+            Vec::new()
+        };
+        values.extend(head_values);
+        for block in &self.blocks() {
             if matchers.is_empty() {
                 values.extend(block.label_values(name));
             } else {
@@ -283,9 +304,6 @@ impl Querier {
                     }
                 }
             }
-        }
-        if self.head_overlaps() {
-            values.extend(self.head.label_values(name, matchers)?);
         }
         Ok(values.into_iter().collect())
     }

@@ -529,6 +529,7 @@ fn extreme_timestamps_do_not_panic() {
     // No retention: relative to a sample at i64::MAX, everything else is ancient.
     let no_retention = DbOptions {
         retention_time: None,
+        max_future: None,
         ..options()
     };
     let db = Db::open(dir.path(), no_retention.clone()).expect("open");
@@ -545,5 +546,82 @@ fn extreme_timestamps_do_not_panic() {
     assert_eq!(
         total_samples(&dump(&db, &[eq("__name__", "edge")], i64::MIN, i64::MAX)),
         3
+    );
+}
+
+#[test]
+fn far_future_samples_are_rejected_and_do_not_age_out_blocks() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let db = Db::open(
+        dir.path(),
+        DbOptions {
+            retention_time: Some(24 * HOUR),
+            ..options()
+        },
+    )
+    .expect("open");
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("clock")
+        .as_millis() as i64;
+    fill(&db, "m", 2, now - 10 * HOUR, now - HOUR);
+    db.maintain().expect("maintain");
+    let oldest = db.blocks().first().map(|m| m.min_time);
+    assert!(oldest.is_some());
+    let mut appender = db.appender();
+    appender.append(&labels("m", 0), now + 30 * MIN, 1.0).expect("append");
+    appender
+        .append(&labels("m", 0), now + 400 * 24 * HOUR, 2.0)
+        .expect("append");
+    let stats = appender.commit().expect("commit");
+    assert_eq!((stats.appended, stats.too_far_in_future), (1, 1));
+    assert!(matches!(stats.first_error, Some(Error::TooFarInFuture { .. })));
+    db.maintain().expect("maintain");
+    assert_eq!(db.blocks().first().map(|m| m.min_time), oldest, "nothing aged out");
+    assert_eq!(db.stats().retention_deletions_total, 0);
+    let mut appender = db.appender();
+    appender.append(&labels("m", 1), now, 3.0).expect("append");
+    assert_eq!(
+        appender.commit().expect("commit").appended,
+        1,
+        "the present is still appendable"
+    );
+}
+
+#[test]
+fn appends_racing_a_block_cut_are_either_in_the_block_or_rejected() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let db = std::sync::Arc::new(Db::open(dir.path(), options()).expect("open"));
+    fill(&db, "m", 5, 0, 3 * HOUR);
+    // A lagging writer keeps appending new series at old timestamps while maintenance cuts.
+    let writer = {
+        let db = db.clone();
+        std::thread::spawn(move || {
+            let mut accepted = Vec::new();
+            for i in 0..2000 {
+                let t = (i % 100) * 60_000;
+                let mut appender = db.appender();
+                appender
+                    .append(&labels("late", i as usize), t, i as f64)
+                    .expect("append");
+                if appender.commit().expect("commit").appended == 1 {
+                    accepted.push(i as usize);
+                }
+            }
+            accepted
+        })
+    };
+    fill(&db, "m", 5, 3 * HOUR, 6 * HOUR);
+    db.maintain().expect("maintain");
+    let accepted = writer.join().expect("writer");
+    db.maintain().expect("maintain");
+    let stored = dump(&db, &[eq("__name__", "late")], i64::MIN, i64::MAX);
+    assert_eq!(stored.len(), accepted.len(), "every acknowledged late sample is stored");
+    drop(db);
+    let db = Db::open(dir.path(), options()).expect("reopen");
+    assert_eq!(
+        dump(&db, &[eq("__name__", "late")], i64::MIN, i64::MAX).len(),
+        accepted.len(),
+        "and survives a reopen"
     );
 }

@@ -24,6 +24,8 @@ pub struct CommitStats {
     pub out_of_order: usize,
     /// Older than the head accepts (already written to a block).
     pub out_of_bounds: usize,
+    /// Further in the future than the head accepts.
+    pub too_far_in_future: usize,
     /// The first rejection, as an error naming series and timestamp.
     pub first_error: Option<Error>,
 }
@@ -31,12 +33,12 @@ pub struct CommitStats {
 impl CommitStats {
     /// Number of rejected samples.
     pub fn rejected(&self) -> usize {
-        self.duplicate_conflicts + self.out_of_order + self.out_of_bounds
+        self.duplicate_conflicts + self.out_of_order + self.out_of_bounds + self.too_far_in_future
     }
 }
 
-/// A batch of samples to add to the head. Nothing is visible or durable before
-/// [`Appender::commit`] returns `Ok`.
+/// A batch of samples to add to the head. Nothing is durable before [`Appender::commit`] returns
+/// `Ok`; samples become visible to queries during the commit, just before the WAL write.
 pub struct Appender<'a> {
     head: &'a Head,
     samples: Vec<(Arc<MemSeries>, Sample)>,
@@ -93,6 +95,12 @@ impl<'a> Appender<'a> {
         let options = head.options();
         let mut stats = CommitStats::default();
         let mut state = head.commit.lock();
+        if state.closed {
+            return Err(Error::Closed);
+        }
+        if let Some(error) = &state.failed {
+            return Err(error.clone());
+        }
         let min_valid = head.min_valid_time();
         let head_max = head.max_time.load(Ordering::Acquire);
         let ooo_min = if options.out_of_order_window > 0 {
@@ -101,6 +109,9 @@ impl<'a> Appender<'a> {
             i64::MAX
         };
         let limits = head.append_limits(ooo_min);
+        let max_valid = options
+            .max_future
+            .map_or(i64::MAX, |future| now_ms().saturating_add(future));
         let mut logged = Vec::with_capacity(self.samples.len());
         let (mut batch_min, mut batch_max) = (i64::MAX, i64::MIN);
         for (series, sample) in self.samples {
@@ -109,6 +120,15 @@ impl<'a> Appender<'a> {
             } else {
                 series
             };
+            if sample.t > max_valid {
+                stats.too_far_in_future += 1;
+                stats.first_error.get_or_insert_with(|| Error::TooFarInFuture {
+                    series: series.labels.to_string(),
+                    timestamp: sample.t,
+                    max_valid,
+                });
+                continue;
+            }
             if sample.t < min_valid {
                 stats.out_of_bounds += 1;
                 stats.first_error.get_or_insert_with(|| Error::OutOfBounds {
@@ -154,6 +174,8 @@ impl<'a> Appender<'a> {
         {
             // Keep the series records for the next commit: later samples depend on them.
             head.pending_series.lock().extend(series_records);
+            tracing::error!(%error, "wal write failed; refusing further appends until restart");
+            state.failed = Some(error.clone());
             return Err(error);
         }
         if batch_min <= batch_max {
@@ -167,4 +189,11 @@ impl<'a> Appender<'a> {
 
     /// Discards the batch.
     pub fn rollback(self) {}
+}
+
+/// Milliseconds since the Unix epoch by the wall clock.
+pub(crate) fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
 }

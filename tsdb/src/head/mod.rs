@@ -17,6 +17,7 @@ use std::sync::atomic::{AtomicI64, AtomicU64, AtomicUsize, Ordering};
 use parking_lot::{Mutex, RwLock};
 use rustc_hash::FxHashMap;
 
+pub(crate) use append::now_ms;
 pub use append::{Appender, CommitStats};
 pub(crate) use series::MemSeries;
 
@@ -38,6 +39,10 @@ pub struct HeadOptions {
     pub out_of_order_window: i64,
     /// Samples per chunk before a new one is cut.
     pub samples_per_chunk: usize,
+    /// How far past the wall clock a sample may be (ms); `None` accepts any future timestamp.
+    /// Keep it at most half the block duration: a sample that far ahead must not make the head cut
+    /// the block range that "now" is in.
+    pub max_future: Option<i64>,
 }
 
 impl Default for HeadOptions {
@@ -46,6 +51,7 @@ impl Default for HeadOptions {
             chunk_range: 2 * 3_600_000,
             out_of_order_window: 0,
             samples_per_chunk: 120,
+            max_future: Some(3_600_000),
         }
     }
 }
@@ -103,6 +109,12 @@ type RefShard = FxHashMap<u64, Arc<MemSeries>>;
 /// State changed only under the commit lock.
 pub(crate) struct CommitState {
     pub wal: Option<Wal>,
+    /// Set by [`Head::take_wal`]: commits fail from then on.
+    pub closed: bool,
+    /// The first WAL write failure. The samples of that commit are already in memory but not in
+    /// the WAL, so a retry would be acknowledged as duplicates without being logged: every later
+    /// commit fails with this error until a restart replays the WAL.
+    pub failed: Option<crate::error::Error>,
 }
 
 /// The in-memory part of the database.
@@ -123,6 +135,8 @@ pub struct Head {
     max_time: AtomicI64,
     num_series: AtomicUsize,
     samples_appended: AtomicU64,
+    /// Truncations so far (see `MemSeries::created_epoch`).
+    truncations: std::sync::atomic::AtomicU32,
 }
 
 /// Heap bytes of the head by part.
@@ -189,12 +203,17 @@ impl Head {
             postings: RwLock::new(MemPostings::default()),
             next_ref: AtomicU64::new(1),
             pending_series: Mutex::new(Vec::new()),
-            commit: Mutex::new(CommitState { wal }),
+            commit: Mutex::new(CommitState {
+                wal,
+                closed: false,
+                failed: None,
+            }),
             min_valid_time: AtomicI64::new(i64::MIN),
             min_time: AtomicI64::new(i64::MAX),
             max_time: AtomicI64::new(i64::MIN),
             num_series: AtomicUsize::new(0),
             samples_appended: AtomicU64::new(0),
+            truncations: std::sync::atomic::AtomicU32::new(0),
         }
     }
 
@@ -280,6 +299,15 @@ impl Head {
         self.insert_series(labels, hash, None)
     }
 
+    /// Makes `alias` another reference to `series` (WAL replay found the same labels logged under
+    /// two references), so checkpoints keep the alias's samples too.
+    pub(crate) fn add_ref_alias(&self, alias: u64, series: &Arc<MemSeries>) {
+        if alias != series.series_ref {
+            self.next_ref.fetch_max(alias + 1, Ordering::AcqRel);
+            self.shard_of_ref(alias).write().insert(alias, series.clone());
+        }
+    }
+
     /// Creates a series with a known reference (WAL replay). Returns the existing series when the
     /// labels are already present under another reference.
     pub(crate) fn create_with_ref(&self, series_ref: u64, labels: &Labels) -> Arc<MemSeries> {
@@ -298,7 +326,8 @@ impl Head {
             }
             None => self.next_ref.fetch_add(1, Ordering::AcqRel),
         };
-        let series = Arc::new(MemSeries::new(series_ref, labels.clone()));
+        let epoch = self.truncations.load(Ordering::Acquire);
+        let series = Arc::new(MemSeries::new(series_ref, labels.clone(), epoch));
         match shard.get_mut(&hash) {
             Some(bucket) => bucket.push(series.clone()),
             None => {
@@ -340,7 +369,9 @@ impl Head {
 
     /// Takes the WAL out (on close).
     pub(crate) fn take_wal(&self) -> Option<Wal> {
-        self.commit.lock().wal.take()
+        let mut state = self.commit.lock();
+        state.closed = true;
+        state.wal.take()
     }
 
     /// Drops all data older than `min_time` and removes series left empty. Runs under the commit
@@ -348,6 +379,7 @@ impl Head {
     pub fn truncate(&self, min_time: i64) -> usize {
         let _commit = self.commit.lock();
         self.set_min_valid_time(min_time);
+        let epoch = self.truncations.fetch_add(1, Ordering::AcqRel);
         let mut removed = Vec::new();
         let mut new_min = i64::MAX;
         let mut any_left = false;
@@ -357,7 +389,8 @@ impl Head {
             for bucket in shard.values() {
                 for series in bucket.as_slice() {
                     let mut data = series.data.lock();
-                    if data.truncate_before(min_time) {
+                    let fresh = series.created_epoch == epoch && data.is_empty();
+                    if data.truncate_before(min_time) && !fresh {
                         emptied.push(series.clone());
                     } else if let Some(t) = data.min_time() {
                         new_min = new_min.min(t);
@@ -376,8 +409,11 @@ impl Head {
                 removed.push(series);
             }
         }
-        for series in &removed {
-            self.shard_of_ref(series.series_ref).write().remove(&series.series_ref);
+        if !removed.is_empty() {
+            // Every reference to a removed series goes, aliases from WAL replay included.
+            for shard in self.ref_shards.iter() {
+                shard.write().retain(|_, series| !series.is_removed());
+            }
         }
         self.postings
             .write()

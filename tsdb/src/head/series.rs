@@ -106,15 +106,20 @@ pub(crate) struct MemSeries {
     pub data: Mutex<SeriesData>,
     /// Set when garbage collection removed the series from the head's maps.
     pub removed: AtomicBool,
+    /// The head's truncation count when the series was created: a series that has never had a
+    /// sample is kept through the truncation that follows its creation, since an appender may
+    /// still be about to commit to it.
+    pub created_epoch: u32,
 }
 
 impl MemSeries {
-    pub fn new(series_ref: u64, labels: Labels) -> Self {
+    pub fn new(series_ref: u64, labels: Labels, created_epoch: u32) -> Self {
         MemSeries {
             series_ref,
             labels,
             data: Mutex::new(SeriesData::default()),
             removed: AtomicBool::new(false),
+            created_epoch,
         }
     }
 
