@@ -101,12 +101,15 @@ impl<'a> Backfiller<'a> {
                 start = end;
             }
         }
+        // Blocks end where the head begins, even when the block duration changed since the head's
+        // lower bound was set: the next start-up sets the head's bound from the newest block.
+        let min_valid = self.db.head().min_valid_time();
         for (window_start, mut series) in windows {
             series.sort_by(|a, b| a.0.cmp(&b.0));
             let mut writer = BlockWriter::create(
                 self.db.dir(),
                 window_start,
-                window_start.saturating_add(range),
+                window_start.saturating_add(range).min(min_valid),
                 1,
                 Vec::new(),
             )?;

@@ -204,9 +204,17 @@ impl Db {
         }
     }
 
-    /// fsyncs the WAL (for the `Interval` policy).
+    /// fsyncs the WAL (for the `Interval` policy) without holding the commit lock during the fsync.
     pub fn sync_wal(&self) -> Result<()> {
-        self.head.with_wal(|wal| wal.map_or(Ok(()), |w| w.sync()))
+        let Some((file, path)) = self.head.with_wal(|wal| wal.map(|w| w.sync_target())).transpose()? else {
+            return Ok(());
+        };
+        if let Err(error) = file.sync_data() {
+            let why = format!("fsync of {} failed: {error}", path.display());
+            self.head.with_wal(|wal| wal.map(|w| w.sync_failed(why)));
+            return Err(Error::io(path, error));
+        }
+        Ok(())
     }
 
     /// Cuts head ranges older than 1.5 block ranges into blocks, compacts, applies retention.

@@ -178,6 +178,18 @@ impl Wal {
         self.appender.sync()
     }
 
+    /// A handle on the current segment, so the owner can fsync it without holding its lock: the
+    /// same durability as [`Wal::sync`] for the bytes written before this call. Report a failure
+    /// with [`Wal::sync_failed`].
+    pub fn sync_target(&self) -> Result<(std::fs::File, std::path::PathBuf)> {
+        self.appender.sync_target()
+    }
+
+    /// Marks the WAL unusable after an fsync through [`Wal::sync_target`] failed.
+    pub fn sync_failed(&mut self, why: String) {
+        self.appender.poison(why);
+    }
+
     /// Bytes on disk: segments plus the checkpoint.
     pub fn size_bytes(&self) -> u64 {
         self.appender.closed_bytes + self.appender.segment_bytes()

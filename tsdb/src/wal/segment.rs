@@ -358,6 +358,22 @@ impl Appender {
         Ok(())
     }
 
+    /// A second handle on the current segment, to fsync it without holding the WAL's owner lock.
+    pub fn sync_target(&self) -> Result<(File, PathBuf)> {
+        self.check_poisoned()?;
+        let file = self
+            .segment
+            .file
+            .try_clone()
+            .map_err(|e| Error::io(&self.segment.path, e))?;
+        Ok((file, self.segment.path.clone()))
+    }
+
+    /// Records that an fsync through [`Appender::sync_target`] failed: every later call fails.
+    pub fn poison(&mut self, why: String) {
+        self.poisoned.get_or_insert(why);
+    }
+
     /// Closes the current segment (fsyncing it when `sync_on_rotate`) and starts the next one.
     pub fn rotate(&mut self) -> Result<()> {
         if self.sync_on_rotate {
