@@ -33,6 +33,13 @@ fn batch_body(first_t: i64, points: i64, seed: u64) -> (String, Vec<AckedSample>
             samples.push(((series, t), value));
         }
     }
+    // A brand-new series in every batch: series records, their garbage collection after a cut and
+    // the checkpoint's series filter all get exercised between kills.
+    let fresh = SERIES + seed as usize;
+    body.push_str(&format!(
+        "crash_test{{series=\"{fresh}\",job=\"crash\"}} 1.5 {first_t}\n"
+    ));
+    samples.push(((fresh, first_t), 1.5));
     (body, samples)
 }
 
