@@ -220,7 +220,9 @@ impl SeriesData {
                 let window = |t: i64| t.div_euclid(limits.chunk_range);
                 open.num_samples() >= limits.samples_per_chunk
                     || open.bytes().len() > MAX_CHUNK_BYTES
-                    || open.min_time().is_some_and(|min| window(min) != window(sample.t))
+                    // All samples of a chunk share one window, so the newest (a field) stands for the oldest
+                    // (which would be decoded from the bytes).
+                    || open.max_time().is_some_and(|newest| window(newest) != window(sample.t))
             }
         };
         if must_cut {
