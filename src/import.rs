@@ -69,7 +69,7 @@ pub fn import_text(
     let mut appender = db.appender();
     let mut backfiller = db.backfiller();
     // Input is usually grouped by series: reuse the previous series' reference when labels repeat.
-    let mut previous: Option<(String, u64)> = None;
+    let mut previous: Option<(String, tsdb::head::SeriesRef)> = None;
     let mut key = String::new();
     let mut consumed = 0u64;
     for entry in Parser::new(text, format) {
@@ -99,8 +99,9 @@ pub fn import_text(
             continue;
         }
         let reused = match &previous {
-            Some((previous_key, series_ref)) if *previous_key == key => {
-                appender.append_ref(*series_ref, t, sample.value).is_ok()
+            Some((previous_key, series)) if *previous_key == key => {
+                appender.append_ref(series, t, sample.value);
+                true
             }
             _ => false,
         };

@@ -84,7 +84,7 @@ pub fn load(db: &Db, dataset: &Dataset, memory_hours: f64) -> Result<(AppendFigu
     let memory_round = ((memory_hours * 3_600_000.0 / INTERVAL_MS as f64) as usize).clamp(1, dataset.steps());
     let mut generator = Generator::new(dataset);
     let mut window = Window::default();
-    let mut refs: Vec<Option<u64>> = vec![None; dataset.series.len()];
+    let mut refs: Vec<Option<tsdb::head::SeriesRef>> = vec![None; dataset.series.len()];
     let mut figures = AppendFigures {
         generated: dataset.num_samples(),
         ..AppendFigures::default()
@@ -124,8 +124,8 @@ pub fn load(db: &Db, dataset: &Dataset, memory_hours: f64) -> Result<(AppendFigu
                 let mut appender = db.appender();
                 let range = target.first_series..target.first_series + target.num_series;
                 for i in range {
-                    match refs[i] {
-                        Some(series_ref) => appender.append_ref(series_ref, t, values[i])?,
+                    match &refs[i] {
+                        Some(series) => appender.append_ref(series, t, values[i]),
                         None => refs[i] = Some(appender.append(&dataset.series[i].labels, t, values[i])?),
                     }
                 }

@@ -5,7 +5,7 @@ use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use std::hint::black_box;
 use std::time::Duration;
 use tsdb::db::{Db, DbOptions};
-use tsdb::head::{Appender, Head, HeadOptions};
+use tsdb::head::{Appender, Head, HeadOptions, SeriesRef};
 use tsdb::wal::{SyncPolicy, WalOptions};
 use tsdb::{Labels, MatchType, Matcher};
 
@@ -36,7 +36,7 @@ fn series_labels() -> Vec<Labels> {
 }
 
 /// Appends the first scrape with labels and returns the series references.
-fn first_batch(mut appender: Appender<'_>, labels: &[Labels]) -> Vec<u64> {
+fn first_batch(mut appender: Appender<'_>, labels: &[Labels]) -> Vec<SeriesRef> {
     let refs = labels
         .iter()
         .map(|l| appender.append(l, 0, 0.0).expect("append"))
@@ -46,11 +46,9 @@ fn first_batch(mut appender: Appender<'_>, labels: &[Labels]) -> Vec<u64> {
 }
 
 /// One scrape of every series at `t`, through the cached references.
-fn batch(mut appender: Appender<'_>, refs: &[u64], t: i64) -> usize {
-    for (i, &r) in refs.iter().enumerate() {
-        appender
-            .append_ref(r, t, (t / INTERVAL + i as i64) as f64)
-            .expect("append_ref");
+fn batch(mut appender: Appender<'_>, refs: &[SeriesRef], t: i64) -> usize {
+    for (i, r) in refs.iter().enumerate() {
+        appender.append_ref(r, t, (t / INTERVAL + i as i64) as f64);
     }
     appender.commit().expect("commit").appended
 }

@@ -37,6 +37,29 @@ impl CommitStats {
     }
 }
 
+/// A handle on a head series, as a scrape cache keeps it: [`Appender::append_ref`] appends to it
+/// without a label or reference lookup.
+#[derive(Clone)]
+pub struct SeriesRef(Arc<MemSeries>);
+
+impl SeriesRef {
+    /// The series' reference number (as logged in the WAL).
+    pub fn id(&self) -> u64 {
+        self.0.series_ref
+    }
+
+    /// The series' labels.
+    pub fn labels(&self) -> &Labels {
+        &self.0.labels
+    }
+}
+
+impl std::fmt::Debug for SeriesRef {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "SeriesRef({}, {})", self.0.series_ref, self.0.labels)
+    }
+}
+
 /// A batch of samples to add to the head. Nothing is durable before [`Appender::commit`] returns
 /// `Ok`; samples become visible to queries during the commit, just before the WAL write.
 pub struct Appender<'a> {
@@ -52,9 +75,9 @@ impl<'a> Appender<'a> {
         }
     }
 
-    /// Adds a sample for the series `labels` and returns the series reference, which later
+    /// Adds a sample for the series `labels` and returns a handle on the series, which later
     /// batches may pass to [`Appender::append_ref`] to skip the label lookup.
-    pub fn append(&mut self, labels: &Labels, t: i64, v: f64) -> Result<u64> {
+    pub fn append(&mut self, labels: &Labels, t: i64, v: f64) -> Result<SeriesRef> {
         if labels.is_empty() {
             return Err(Error::InvalidLabels {
                 labels: labels.to_string(),
@@ -62,20 +85,14 @@ impl<'a> Appender<'a> {
             });
         }
         let series = self.head.get_or_create(labels);
-        let series_ref = series.series_ref;
-        self.samples.push((series, Sample::new(t, v)));
-        Ok(series_ref)
+        self.samples.push((series.clone(), Sample::new(t, v)));
+        Ok(SeriesRef(series))
     }
 
-    /// Adds a sample for a series reference returned earlier. Fails when the series has since
-    /// been removed from the head; callers then use [`Appender::append`].
-    pub fn append_ref(&mut self, series_ref: u64, t: i64, v: f64) -> Result<()> {
-        let series = self
-            .head
-            .series_by_ref(series_ref)
-            .ok_or_else(|| Error::InvalidArgument(format!("unknown series reference {series_ref}")))?;
-        self.samples.push((series, Sample::new(t, v)));
-        Ok(())
+    /// Adds a sample for a series handle returned earlier, without looking anything up. A series
+    /// garbage-collected in the meantime is recreated at commit.
+    pub fn append_ref(&mut self, series: &SeriesRef, t: i64, v: f64) {
+        self.samples.push((series.0.clone(), Sample::new(t, v)));
     }
 
     /// Number of samples in the batch.

@@ -18,7 +18,7 @@ use parking_lot::{Mutex, RwLock};
 use rustc_hash::FxHashMap;
 
 pub(crate) use append::now_ms;
-pub use append::{Appender, CommitStats};
+pub use append::{Appender, CommitStats, SeriesRef};
 pub(crate) use series::MemSeries;
 
 use crate::error::Result;
