@@ -80,8 +80,8 @@ impl Config {
         }
         if let Some(v) = &t.block_duration {
             let ms = duration_ms(v, "storage.tsdb.block_duration")?;
-            if ms < 60_000 {
-                bail!("storage.tsdb.block_duration must be at least 1m, got {v:?}");
+            if !(60_000..=31 * 86_400_000).contains(&ms) {
+                bail!("storage.tsdb.block_duration must be between 1m and 31d, got {v:?}");
             }
             options.block_range = ms;
         }
@@ -226,5 +226,7 @@ mod tests {
         let error = Config::parse("storage:\n  tsdb:\n    retention_tim: 30d\n").expect_err("misspelled key");
         assert!(format!("{error:#}").contains("retention_tim"), "{error:#}");
         assert!(Config::parse("storage:\n  tsdb:\n    wal_fsync: sometimes\n").is_err());
+        assert!(Config::parse("storage:\n  tsdb:\n    block_duration: 30s\n").is_err());
+        assert!(Config::parse("storage:\n  tsdb:\n    block_duration: 200000000y\n").is_err());
     }
 }

@@ -227,7 +227,7 @@ impl Db {
             let (Some(min), Some(max)) = (stats.min_time, stats.max_time) else {
                 break;
             };
-            if max.saturating_sub(min) < range + range / 2 {
+            if max.saturating_sub(min) < range.saturating_add(range / 2) {
                 break;
             }
             let start = min.div_euclid(range).saturating_mul(range);
