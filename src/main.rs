@@ -7,6 +7,7 @@ mod api;
 mod config;
 mod import;
 mod metrics;
+mod reload;
 mod serve;
 
 use std::path::PathBuf;

@@ -13,6 +13,7 @@ use tsdb::wal::SyncPolicy;
 use crate::api::{self, AppState};
 use crate::config::{self, Config};
 use crate::metrics::Metrics;
+use crate::reload::Reloader;
 
 /// Flags of `loupe serve`.
 #[derive(Debug, clap::Args)]
@@ -57,6 +58,7 @@ pub fn run(args: ServeArgs) -> anyhow::Result<()> {
 }
 
 async fn serve(args: ServeArgs, options: tsdb::db::DbOptions) -> anyhow::Result<()> {
+    let config_path = args.config.clone();
     // Bind first so a port clash fails fast, before a long WAL replay.
     let listener = tokio::net::TcpListener::bind(args.listen)
         .await
@@ -69,12 +71,24 @@ async fn serve(args: ServeArgs, options: tsdb::db::DbOptions) -> anyhow::Result<
         .await?
         .with_context(|| format!("opening data directory {}", args.data_dir.display()))?;
     let db = Arc::new(db);
+    let scrape = scraper::ScrapeManager::new(db.clone());
+    let reloader = Arc::new(Reloader::new(
+        config_path,
+        local.to_string(),
+        scrape.clone(),
+        Config::default(),
+    ));
+    let initial = reloader.read()?;
+    reloader.apply(initial).await.context("starting the scrape jobs")?;
     let state = Arc::new(AppState {
         db: db.clone(),
         metrics: Metrics::new(db.clone()),
         ready: AtomicBool::new(true),
         max_body_bytes: usize::try_from(args.max_body_size).unwrap_or(usize::MAX),
+        scrape: scrape.clone(),
+        reloader: reloader.clone(),
     });
+    let hangups = tokio::spawn(reload_on_sighup(reloader.clone()));
     let stop = stop_channel();
     let maintenance = tokio::spawn(maintenance_loop(db.clone(), args.maintenance_interval, stop.clone()));
     let syncer = match sync_policy {
@@ -90,6 +104,8 @@ async fn serve(args: ServeArgs, options: tsdb::db::DbOptions) -> anyhow::Result<
         })
         .await
         .context("http server")?;
+    hangups.abort();
+    scrape.stop().await;
     stop.send_replace(true);
     let _ = maintenance.await;
     if let Some(syncer) = syncer {
@@ -145,6 +161,21 @@ async fn sync_loop(db: Arc<Db>, every: Duration, stop: Stop) {
         if let Ok(Err(error)) = tokio::task::spawn_blocking(move || db.sync_wal()).await {
             tracing::error!(%error, "wal fsync failed");
         }
+    }
+}
+
+async fn reload_on_sighup(reloader: Arc<Reloader>) {
+    let mut hangup = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup()) {
+        Ok(signal) => signal,
+        Err(error) => {
+            tracing::error!(%error, "cannot listen for SIGHUP");
+            return;
+        }
+    };
+    while hangup.recv().await.is_some() {
+        tracing::info!("SIGHUP received, reloading configuration");
+        // Errors are logged by the reloader; the old configuration keeps running.
+        let _ = reloader.reload().await;
     }
 }
 

@@ -1,4 +1,8 @@
-//! Loupe's configuration: the YAML file, command-line overrides, and Prometheus-style durations.
+//! Loupe's configuration: the YAML file (Prometheus's `global` and `scrape_configs` sections plus
+//! Loupe's `storage`), and the embedded default used without a file.
+
+mod scrape;
+mod units;
 
 use std::path::Path;
 use std::time::Duration;
@@ -8,13 +12,46 @@ use serde::Deserialize;
 use tsdb::db::DbOptions;
 use tsdb::wal::{SyncPolicy, WalOptions};
 
+pub use scrape::{GlobalConfig, ScrapeConfig};
+pub use units::{duration_ms, parse_bytes, parse_duration};
+
 /// The configuration file. Unknown keys are errors, never silently ignored.
 #[derive(Debug, Default, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Config {
+    /// Prometheus's `global:` section.
+    #[serde(default)]
+    pub global: GlobalConfig,
+    /// Prometheus's `scrape_configs:`.
+    #[serde(default)]
+    pub scrape_configs: Vec<ScrapeConfig>,
     /// Storage settings.
     #[serde(default)]
     pub storage: StorageConfig,
+    #[serde(default)]
+    rule_files: Option<serde_saphyr::Spanned<serde::de::IgnoredAny>>,
+    #[serde(default)]
+    alerting: Option<serde_saphyr::Spanned<serde::de::IgnoredAny>>,
+    #[serde(default)]
+    remote_write: Option<serde_saphyr::Spanned<serde::de::IgnoredAny>>,
+    #[serde(default)]
+    remote_read: Option<serde_saphyr::Spanned<serde::de::IgnoredAny>>,
+    #[serde(default)]
+    scrape_config_files: Option<serde_saphyr::Spanned<serde::de::IgnoredAny>>,
+    #[serde(default)]
+    tracing: Option<serde_saphyr::Spanned<serde::de::IgnoredAny>>,
+    #[serde(default)]
+    otlp: Option<serde_saphyr::Spanned<serde::de::IgnoredAny>>,
+    #[serde(default)]
+    runtime: Option<serde_saphyr::Spanned<serde::de::IgnoredAny>>,
+}
+
+/// The configuration used without `--config`: default storage, and a job `loupe` scraping
+/// Loupe's own `/metrics` at `address` every 15 s.
+pub fn embedded(address: &str) -> String {
+    format!(
+        "global:\n  scrape_interval: 15s\nscrape_configs:\n  - job_name: loupe\n    static_configs:\n      - targets: ['{address}']\n"
+    )
 }
 
 /// `storage:` section.
@@ -59,8 +96,32 @@ impl Config {
             return Ok(Config::default());
         }
         let config: Config = serde_saphyr::from_str(text).map_err(|e| anyhow::anyhow!("{e}"))?;
+        let top: [(&Option<serde_saphyr::Spanned<serde::de::IgnoredAny>>, &str); 8] = [
+            (&config.rule_files, "rule_files"),
+            (&config.alerting, "alerting"),
+            (&config.remote_write, "remote_write"),
+            (&config.remote_read, "remote_read"),
+            (&config.scrape_config_files, "scrape_config_files"),
+            (&config.tracing, "tracing"),
+            (&config.otlp, "otlp"),
+            (&config.runtime, "runtime"),
+        ];
+        for (key, name) in top {
+            if let Some(spanned) = key {
+                bail!(
+                    "line {}: {name} is not supported by Loupe yet",
+                    spanned.referenced.line()
+                );
+            }
+        }
         config.db_options()?;
+        config.jobs()?;
         Ok(config)
+    }
+
+    /// The scrape jobs this configuration describes.
+    pub fn jobs(&self) -> anyhow::Result<Vec<scraper::JobConfig>> {
+        scrape::jobs(&self.global, &self.scrape_configs)
     }
 
     /// The storage options these settings describe.
@@ -104,81 +165,6 @@ impl Config {
         options.wal = WalOptions { segment_size, sync };
         Ok(options)
     }
-}
-
-fn duration_ms(text: &str, key: &str) -> anyhow::Result<i64> {
-    let duration = parse_duration(text).with_context(|| format!("{key}: invalid duration {text:?}"))?;
-    i64::try_from(duration.as_millis()).with_context(|| format!("{key}: duration {text:?} is too long"))
-}
-
-/// Parses a Prometheus duration: `1h30m`, `1w`, `90s`, `500ms`, `1y`, or `0`.
-/// Units from largest to smallest, each at most once: y (365d), w, d, h, m, s, ms.
-pub fn parse_duration(text: &str) -> anyhow::Result<Duration> {
-    if text == "0" {
-        return Ok(Duration::ZERO);
-    }
-    const UNITS: [(&str, u64); 7] = [
-        ("y", 365 * 24 * 3_600_000),
-        ("w", 7 * 24 * 3_600_000),
-        ("d", 24 * 3_600_000),
-        ("h", 3_600_000),
-        ("m", 60_000),
-        ("s", 1_000),
-        ("ms", 1),
-    ];
-    if text.is_empty() {
-        bail!("empty duration");
-    }
-    let mut rest = text;
-    let mut total: u64 = 0;
-    let mut last_unit = None;
-    while !rest.is_empty() {
-        let digits = rest.bytes().take_while(u8::is_ascii_digit).count();
-        if digits == 0 {
-            bail!("expected a number at {rest:?}");
-        }
-        let number: u64 = rest[..digits].parse().context("number too large")?;
-        rest = &rest[digits..];
-        let letters = rest.bytes().take_while(u8::is_ascii_alphabetic).count();
-        let unit = &rest[..letters];
-        rest = &rest[letters..];
-        let Some(position) = UNITS.iter().position(|(name, _)| *name == unit) else {
-            bail!("unknown unit {unit:?} (use y, w, d, h, m, s or ms)");
-        };
-        if last_unit.is_some_and(|last| position <= last) {
-            bail!("units must go from largest to smallest, each once");
-        }
-        last_unit = Some(position);
-        total = number
-            .checked_mul(UNITS[position].1)
-            .and_then(|ms| total.checked_add(ms))
-            .context("duration too long")?;
-    }
-    Ok(Duration::from_millis(total))
-}
-
-/// Parses a byte size: `1024`, `512KB`, `10MB`, `1GiB`, `2TB` (KB = 1024 like Prometheus's units).
-pub fn parse_bytes(text: &str) -> anyhow::Result<u64> {
-    let text = text.trim();
-    let digits = text.bytes().take_while(u8::is_ascii_digit).count();
-    if digits == 0 {
-        bail!("invalid size {text:?}: expected a number");
-    }
-    let number: u64 = text[..digits]
-        .parse()
-        .with_context(|| format!("invalid size {text:?}"))?;
-    let multiplier: u64 = match text[digits..].trim().to_ascii_uppercase().as_str() {
-        "" | "B" => 1,
-        "KB" | "KIB" => 1 << 10,
-        "MB" | "MIB" => 1 << 20,
-        "GB" | "GIB" => 1 << 30,
-        "TB" | "TIB" => 1 << 40,
-        "PB" | "PIB" => 1 << 50,
-        unit => bail!("invalid size {text:?}: unknown unit {unit:?}"),
-    };
-    number
-        .checked_mul(multiplier)
-        .with_context(|| format!("size {text:?} is too large"))
 }
 
 #[cfg(test)]

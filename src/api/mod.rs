@@ -1,5 +1,7 @@
-//! The HTTP API: health, self-metrics and import. Only this module knows axum; library errors
-//! are mapped to Prometheus's error shape here.
+//! The HTTP API: health, self-metrics, import, scrape targets and reload. Only this module knows
+//! axum; library errors are mapped to Prometheus's error shape here.
+
+mod targets;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -28,6 +30,10 @@ pub struct AppState {
     pub ready: AtomicBool,
     /// Largest accepted request body, after decompression.
     pub max_body_bytes: usize,
+    /// The scrape loops.
+    pub scrape: Arc<scraper::ScrapeManager>,
+    /// Applies configuration changes.
+    pub reloader: Arc<crate::reload::Reloader>,
 }
 
 /// Prometheus's `errorType`s.
@@ -77,6 +83,11 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/-/ready", get(ready))
         .route("/metrics", get(metrics))
         .route("/api/v1/import/prometheus", post(import))
+        .route("/-/reload", post(targets::reload).put(targets::reload))
+        .route("/api/v1/targets", get(targets::targets))
+        .route("/api/v1/targets/metadata", get(targets::target_metadata))
+        .route("/api/v1/metadata", get(targets::metadata))
+        .route("/api/v1/scrape_pools", get(targets::scrape_pools))
         .layer(middleware::from_fn_with_state(state.clone(), observe))
         .layer(DefaultBodyLimit::disable())
         .with_state(state)
