@@ -226,6 +226,9 @@ fn sync_pool(db: &Arc<Db>, pool: &mut Pool) -> Vec<JoinHandle<()>> {
         );
         wanted.clear();
     }
+    if settings.keep_dropped_targets > 0 {
+        dropped.truncate(settings.keep_dropped_targets);
+    }
     pool.dropped = dropped;
     let mut stopping = Vec::new();
     let gone: Vec<(Labels, String)> = pool

@@ -58,6 +58,8 @@ pub struct ScrapeSettings {
     pub label_value_length_limit: usize,
     /// Largest number of targets of the job after relabeling (0: no limit).
     pub target_limit: usize,
+    /// How many dropped targets the targets API keeps (0: all).
+    pub keep_dropped_targets: usize,
     /// Largest uncompressed response body (0: no limit).
     pub body_size_limit: u64,
     /// Ask for gzip-compressed responses.
@@ -93,6 +95,7 @@ impl ScrapeSettings {
             label_name_length_limit: 0,
             label_value_length_limit: 0,
             target_limit: 0,
+            keep_dropped_targets: 0,
             body_size_limit: 0,
             enable_compression: true,
             accept: crate::client::DEFAULT_ACCEPT.into(),

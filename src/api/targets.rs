@@ -15,7 +15,6 @@ use tsdb::{Labels, MatchType, Matcher};
 use super::{ApiError, AppState, ErrorType};
 use scraper::MetricType;
 use scraper::manager::TargetInfo;
-use scraper::scrape::Health;
 use scraper::target::format_duration;
 
 fn labels_json(labels: &Labels) -> Value {
@@ -385,7 +384,7 @@ mod tests {
 
     #[test]
     fn health_names() {
-        assert_eq!(Health::Up.as_str(), "up");
+        assert_eq!(scraper::scrape::Health::Up.as_str(), "up");
         assert_eq!(type_name(MetricType::GaugeHistogram), "gaugehistogram");
     }
 }

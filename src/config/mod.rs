@@ -12,7 +12,7 @@ use serde::Deserialize;
 use tsdb::db::DbOptions;
 use tsdb::wal::{SyncPolicy, WalOptions};
 
-pub use scrape::{GlobalConfig, ScrapeConfig};
+pub use scrape::{GlobalConfig, ScrapeConfig, UnsupportedKey};
 pub use units::{duration_ms, parse_bytes, parse_duration};
 
 /// The configuration file. Unknown keys are errors, never silently ignored.
@@ -92,6 +92,13 @@ impl Config {
 
     /// Parses configuration text.
     pub fn parse(text: &str) -> anyhow::Result<Config> {
+        Self::parse_inner(text).map_err(|error| match error.downcast_ref::<UnsupportedKey>() {
+            Some(key) => anyhow::anyhow!(key.message(key.line_in(text))),
+            None => error,
+        })
+    }
+
+    fn parse_inner(text: &str) -> anyhow::Result<Config> {
         if text.trim().is_empty() {
             return Ok(Config::default());
         }
@@ -108,10 +115,12 @@ impl Config {
         ];
         for (key, name) in top {
             if let Some(spanned) = key {
-                bail!(
-                    "line {}: {name} is not supported by Loupe yet",
-                    spanned.referenced.line()
-                );
+                return Err(UnsupportedKey {
+                    path: name.to_string(),
+                    value_line: spanned.referenced.line(),
+                    hint: "not yet".into(),
+                }
+                .into());
             }
         }
         config.db_options()?;

@@ -39,6 +39,7 @@ pub struct GlobalConfig {
     /// Labels describing this server to external systems (shown by the config API; not added to
     /// stored series, as in Prometheus).
     #[serde(default)]
+    #[allow(dead_code)]
     pub external_labels: BTreeMap<String, String>,
     /// Default `body_size_limit`.
     pub body_size_limit: Option<String>,
@@ -110,8 +111,10 @@ pub struct ScrapeConfig {
     /// How many dropped targets the targets API keeps (0: all).
     pub keep_dropped_targets: Option<usize>,
     /// Classic histograms are always stored; accepted for compatibility.
+    #[allow(dead_code)]
     pub scrape_classic_histograms: Option<bool>,
     /// Classic histograms are always stored; accepted for compatibility.
+    #[allow(dead_code)]
     pub always_scrape_classic_histograms: Option<bool>,
     /// Static targets.
     #[serde(default)]
@@ -138,6 +141,7 @@ pub struct ScrapeConfig {
     /// Follow redirects (default true).
     pub follow_redirects: Option<bool>,
     /// Loupe speaks HTTP/1.1 to targets; accepted for compatibility.
+    #[allow(dead_code)]
     pub enable_http2: Option<bool>,
     #[serde(default)]
     oauth2: Unsupported,
@@ -312,17 +316,60 @@ pub struct TlsYaml {
     max_version: Unsupported,
 }
 
+/// A key Loupe does not support. The YAML parser locates the key's value; [`UnsupportedKey::line_in`]
+/// finds the line of the key itself.
+#[derive(Debug)]
+pub struct UnsupportedKey {
+    /// The key's path, e.g. `scrape_configs[0].consul_sd_configs`.
+    pub path: String,
+    /// Line of the key's value (1-based).
+    pub value_line: u64,
+    /// What to use instead, if anything.
+    pub hint: String,
+}
+
+impl UnsupportedKey {
+    /// The line of the key: the last line at or before the value's that names it.
+    pub fn line_in(&self, text: &str) -> u64 {
+        let key = self.path.rsplit('.').next().unwrap_or(&self.path);
+        let lines: Vec<&str> = text.lines().collect();
+        let last = usize::try_from(self.value_line).unwrap_or(0).min(lines.len());
+        (0..last)
+            .rev()
+            .find(|&i| {
+                let line = lines[i].trim_start().trim_start_matches("- ");
+                line.starts_with(key) && line[key.len()..].trim_start().starts_with(':')
+            })
+            .map_or(self.value_line, |i| i as u64 + 1)
+    }
+
+    /// The message, with the key's line.
+    pub fn message(&self, line: u64) -> String {
+        let hint = if self.hint.is_empty() {
+            String::new()
+        } else {
+            format!(" ({})", self.hint)
+        };
+        format!("line {line}: {} is not supported by Loupe{hint}", self.path)
+    }
+}
+
+impl std::fmt::Display for UnsupportedKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.message(self.value_line))
+    }
+}
+
+impl std::error::Error for UnsupportedKey {}
+
 fn reject(key: &Unsupported, name: &str, hint: &str) -> anyhow::Result<()> {
     if let Some(spanned) = key {
-        bail!(
-            "line {}: {name} is not supported by Loupe{}",
-            spanned.referenced.line(),
-            if hint.is_empty() {
-                String::new()
-            } else {
-                format!(" ({hint})")
-            }
-        );
+        return Err(UnsupportedKey {
+            path: name.to_string(),
+            value_line: spanned.referenced.line(),
+            hint: hint.to_string(),
+        }
+        .into());
     }
     Ok(())
 }
@@ -534,6 +581,7 @@ fn job(
         .or(global.label_value_length_limit)
         .unwrap_or(0);
     s.target_limit = config.target_limit.or(global.target_limit).unwrap_or(0);
+    s.keep_dropped_targets = config.keep_dropped_targets.or(global.keep_dropped_targets).unwrap_or(0);
     s.relabel_configs = relabel_rules(&config.relabel_configs, "relabel_configs")?;
     s.metric_relabel_configs = relabel_rules(&config.metric_relabel_configs, "metric_relabel_configs")?;
     s.http = http_settings(config)?;

@@ -2,6 +2,8 @@
 
 #![allow(dead_code)]
 
+pub mod target;
+
 use std::io::{BufRead, BufReader};
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
@@ -107,6 +109,8 @@ impl Drop for Server {
 
 /// A blocking HTTP client with short timeouts.
 pub fn client() -> reqwest::blocking::Client {
+    // reqwest is built without a default TLS provider (Loupe installs ring at start-up).
+    let _ = rustls::crypto::ring::default_provider().install_default();
     reqwest::blocking::Client::builder()
         .timeout(Duration::from_secs(30))
         .build()

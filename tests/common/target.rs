@@ -1,0 +1,105 @@
+//! A scrape target for tests: a tiny HTTP server on an ephemeral loopback port whose `/metrics`
+//! body the test controls, recording the headers of every request.
+
+#![allow(dead_code)]
+
+use std::io::{BufRead, BufReader, Write};
+use std::net::TcpListener;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+
+/// What the target serves: a function of the request number.
+pub type Body = Box<dyn Fn(u64) -> String + Send + Sync>;
+
+/// A running fake target; stops when dropped.
+pub struct FakeTarget {
+    /// `127.0.0.1:PORT`.
+    pub address: String,
+    requests: Arc<AtomicU64>,
+    headers: Arc<Mutex<Vec<(String, String)>>>,
+    stop: Arc<AtomicBool>,
+}
+
+impl FakeTarget {
+    /// Serves `body(n)` for the n-th request (from 1) with the given content type.
+    pub fn start(content_type: &'static str, body: Body) -> FakeTarget {
+        let listener = TcpListener::bind("127.0.0.1:0").expect("bind fake target");
+        listener.set_nonblocking(true).expect("nonblocking");
+        let address = listener.local_addr().expect("address").to_string();
+        let requests = Arc::new(AtomicU64::new(0));
+        let headers = Arc::new(Mutex::new(Vec::new()));
+        let stop = Arc::new(AtomicBool::new(false));
+        let (r, h, s) = (requests.clone(), headers.clone(), stop.clone());
+        std::thread::spawn(move || {
+            while !s.load(Ordering::Relaxed) {
+                let Ok((stream, _)) = listener.accept() else {
+                    std::thread::sleep(std::time::Duration::from_millis(5));
+                    continue;
+                };
+                let _ = stream.set_nonblocking(false);
+                let mut reader = BufReader::new(match stream.try_clone() {
+                    Ok(s) => s,
+                    Err(_) => continue,
+                });
+                let mut seen = Vec::new();
+                let mut line = String::new();
+                let _ = reader.read_line(&mut line);
+                loop {
+                    line.clear();
+                    if reader.read_line(&mut line).unwrap_or(0) == 0 || line.trim().is_empty() {
+                        break;
+                    }
+                    if let Some((name, value)) = line.trim_end().split_once(':') {
+                        seen.push((name.trim().to_ascii_lowercase(), value.trim().to_string()));
+                    }
+                }
+                let n = r.fetch_add(1, Ordering::SeqCst) + 1;
+                if let Ok(mut all) = h.lock() {
+                    *all = seen;
+                }
+                let text = body(n);
+                let mut stream = stream;
+                let _ = write!(
+                    stream,
+                    "HTTP/1.1 200 OK\r\nContent-Type: {content_type}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{text}",
+                    text.len()
+                );
+            }
+        });
+        FakeTarget {
+            address,
+            requests,
+            headers,
+            stop,
+        }
+    }
+
+    /// Requests served so far.
+    pub fn requests(&self) -> u64 {
+        self.requests.load(Ordering::SeqCst)
+    }
+
+    /// A header of the last request (name lowercase).
+    pub fn last_header(&self, name: &str) -> Option<String> {
+        self.headers
+            .lock()
+            .ok()?
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v.clone())
+    }
+}
+
+impl Drop for FakeTarget {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+    }
+}
+
+/// A free loopback port (bound then released; a small race, fine for tests).
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("free port")
+}
