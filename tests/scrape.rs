@@ -72,8 +72,9 @@ fn config(jobs: &[(&str, &str, &str)]) -> String {
 
 #[test]
 fn scrapes_relabels_reloads_and_marks_removed_targets_stale() {
-    let app = FakeTarget::start(
+    let app = FakeTarget::start_with(
         "text/plain; version=0.0.4",
+        true,
         Box::new(|n| {
             format!(
                 "# HELP app_requests_total Requests served.\n# TYPE app_requests_total counter\n\
@@ -89,8 +90,8 @@ fn scrapes_relabels_reloads_and_marks_removed_targets_stale() {
     let dir = tempfile::tempdir().expect("tempdir");
     let data = dir.path().join("data");
     let config_path = dir.path().join("loupe.yml");
-    let drop_go =
-        "    metric_relabel_configs:\n      - source_labels: [__name__]\n        regex: go_.*\n        action: drop\n";
+    let drop_go = "    basic_auth:\n      username: loupe\n      password: secret\n    metric_relabel_configs:\n      \
+                   - source_labels: [__name__]\n        regex: go_.*\n        action: drop\n";
     std::fs::write(
         &config_path,
         config(&[("app", &app.address, drop_go), ("broken", &broken.address, "")]),
@@ -127,6 +128,12 @@ fn scrapes_relabels_reloads_and_marks_removed_targets_stale() {
     );
     assert!(accept.contains("text/plain;version=0.0.4"), "{accept}");
     assert_eq!(app.last_header("accept-encoding").as_deref(), Some("gzip"));
+    // base64("loupe:secret")
+    assert_eq!(
+        app.last_header("authorization").as_deref(),
+        Some("Basic bG91cGU6c2VjcmV0")
+    );
+    assert!(app.last_header("user-agent").is_some_and(|ua| ua.starts_with("Loupe/")));
 
     let metadata = get_json(&format!(
         "{base}/api/v1/targets/metadata?match_target=%7Bjob%3D%22app%22%7D"

@@ -23,6 +23,12 @@ pub struct FakeTarget {
 impl FakeTarget {
     /// Serves `body(n)` for the n-th request (from 1) with the given content type.
     pub fn start(content_type: &'static str, body: Body) -> FakeTarget {
+        Self::start_with(content_type, false, body)
+    }
+
+    /// Like [`FakeTarget::start`]; with `gzip`, bodies are gzip-compressed when the request
+    /// accepts it, as real exporters do.
+    pub fn start_with(content_type: &'static str, gzip: bool, body: Body) -> FakeTarget {
         let listener = TcpListener::bind("127.0.0.1:0").expect("bind fake target");
         listener.set_nonblocking(true).expect("nonblocking");
         let address = listener.local_addr().expect("address").to_string();
@@ -54,16 +60,27 @@ impl FakeTarget {
                     }
                 }
                 let n = r.fetch_add(1, Ordering::SeqCst) + 1;
+                let accepts_gzip = seen
+                    .iter()
+                    .any(|(name, value)| name == "accept-encoding" && value.contains("gzip"));
                 if let Ok(mut all) = h.lock() {
                     *all = seen;
                 }
                 let text = body(n);
+                let (payload, encoding) = if gzip && accepts_gzip {
+                    let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+                    let _ = encoder.write_all(text.as_bytes());
+                    (encoder.finish().unwrap_or_default(), "Content-Encoding: gzip\r\n")
+                } else {
+                    (text.into_bytes(), "")
+                };
                 let mut stream = stream;
                 let _ = write!(
                     stream,
-                    "HTTP/1.1 200 OK\r\nContent-Type: {content_type}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{text}",
-                    text.len()
+                    "HTTP/1.1 200 OK\r\nContent-Type: {content_type}\r\n{encoding}Content-Length: {}\r\nConnection: close\r\n\r\n",
+                    payload.len()
                 );
+                let _ = stream.write_all(&payload);
             }
         });
         FakeTarget {
