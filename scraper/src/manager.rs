@@ -32,6 +32,8 @@ pub struct JobConfig {
 /// A target as the targets API lists it.
 #[derive(Debug, Clone)]
 pub struct TargetInfo {
+    /// The id of the target's scrape loop.
+    pub loop_id: u64,
     /// The target.
     pub target: Target,
     /// Its last scrape.
@@ -101,40 +103,42 @@ impl ScrapeManager {
             }
             for (job, client) in prepared {
                 let name = job.settings.job_name.clone();
-                let unchanged = pools.get(&name).is_some_and(|p| {
-                    p.job.settings.fingerprint == job.settings.fingerprint
-                        && p.job.static_groups == job.static_groups
-                        && p.job.file_sd == job.file_sd
-                });
-                if unchanged {
+                if let Some(pool) = pools.get_mut(&name)
+                    && pool.job.settings.fingerprint == job.settings.fingerprint
+                {
+                    // Same settings: only the target lists may differ. Targets that stay keep
+                    // their loops (and series caches).
+                    if pool.job.static_groups == job.static_groups && pool.job.file_sd == job.file_sd {
+                        continue;
+                    }
+                    pool.groups.insert(0, job.static_groups.clone());
+                    if pool.job.file_sd != job.file_sd {
+                        for task in pool.discovery.drain(..) {
+                            task.abort();
+                        }
+                        pool.groups.retain(|provider, _| *provider == 0);
+                        pool.job = job.clone();
+                        self.start_watchers(pool);
+                    }
+                    pool.job = job;
+                    stopping.extend(sync_pool(&self.db, pool));
                     continue;
                 }
-                // A changed job: new settings for every target. Keep loops of targets whose labels,
-                // URL and settings are unchanged is not possible as settings differ; restart them.
+                // New settings for every target: restart the job's loops.
                 if let Some(old) = pools.remove(&name) {
                     stopping.extend(stop_pool(old));
                 }
                 let mut groups = BTreeMap::new();
                 groups.insert(0, job.static_groups.clone());
                 let mut pool = Pool {
-                    job: job.clone(),
+                    job,
                     client,
                     groups,
                     loops: HashMap::new(),
                     dropped: Vec::new(),
                     discovery: Vec::new(),
                 };
-                for (index, sd) in job.file_sd.iter().enumerate() {
-                    let mut watcher = FileWatcher::new(sd.clone());
-                    // The first read happens now, so targets exist as soon as `apply` returns.
-                    pool.groups.insert(index + 1, watcher.poll().unwrap_or_default());
-                    pool.discovery.push(tokio::spawn(watch_files(
-                        Arc::downgrade(self),
-                        name.clone(),
-                        index + 1,
-                        watcher,
-                    )));
-                }
+                self.start_watchers(&mut pool);
                 stopping.extend(sync_pool(&self.db, &mut pool));
                 pools.insert(name, pool);
             }
@@ -143,6 +147,22 @@ impl ScrapeManager {
             let _ = handle.await;
         }
         Ok(())
+    }
+
+    /// Starts one file-discovery task per `file_sd_configs` entry of the pool's job, after a first
+    /// synchronous read so targets exist as soon as `apply` returns.
+    fn start_watchers(self: &Arc<Self>, pool: &mut Pool) {
+        let name = pool.job.settings.job_name.clone();
+        for (index, sd) in pool.job.file_sd.iter().enumerate() {
+            let mut watcher = FileWatcher::new(sd.clone());
+            pool.groups.insert(index + 1, watcher.poll().unwrap_or_default());
+            pool.discovery.push(tokio::spawn(watch_files(
+                Arc::downgrade(self),
+                name.clone(),
+                index + 1,
+                watcher,
+            )));
+        }
     }
 
     /// Replaces the groups of one discovery provider of a job and syncs its targets.
@@ -186,6 +206,7 @@ impl ScrapeManager {
                     .loops
                     .values()
                     .map(|handle| TargetInfo {
+                        loop_id: handle.id,
                         target: handle.target.clone(),
                         status: handle.status(),
                     })
@@ -277,5 +298,86 @@ async fn watch_files(manager: std::sync::Weak<ScrapeManager>, job: String, provi
         let Some(manager) = manager.upgrade() else { return };
         tracing::info!(job, groups = groups.len(), "discovery file changed");
         manager.update_groups(&job, provider, groups).await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::*;
+    use crate::target::ScrapeSettings;
+
+    fn job(name: &str, interval_s: u64, addresses: &[&str]) -> JobConfig {
+        let mut settings = ScrapeSettings::new(name);
+        settings.interval = Duration::from_secs(interval_s);
+        settings.timeout = Duration::from_secs(1);
+        settings.fingerprint = interval_s;
+        JobConfig {
+            settings: Arc::new(settings),
+            static_groups: vec![TargetGroup::from_addresses(
+                "static/0",
+                addresses.iter().map(|a| a.to_string()),
+                vec![],
+            )],
+            file_sd: Vec::new(),
+        }
+    }
+
+    fn loops(manager: &ScrapeManager, name: &str) -> Vec<(String, u64)> {
+        manager.snapshot()[name]
+            .active
+            .iter()
+            .map(|t| (t.target.labels.get("instance").unwrap_or("").to_string(), t.loop_id))
+            .collect()
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn reload_keeps_unchanged_targets_running() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let db = Arc::new(Db::open(dir.path(), Default::default()).expect("open"));
+        let manager = ScrapeManager::new(db);
+        manager
+            .apply(vec![
+                job("a", 3600, &["127.0.0.1:1", "127.0.0.1:2"]),
+                job("b", 3600, &["127.0.0.1:3"]),
+            ])
+            .await
+            .expect("apply");
+        let before_a = loops(&manager, "a");
+        let before_b = loops(&manager, "b");
+        assert_eq!(before_a.len(), 2);
+        // Same settings, one target replaced: the other keeps its loop; job b is untouched.
+        manager
+            .apply(vec![
+                job("a", 3600, &["127.0.0.1:1", "127.0.0.1:4"]),
+                job("b", 3600, &["127.0.0.1:3"]),
+            ])
+            .await
+            .expect("apply");
+        let after_a = loops(&manager, "a");
+        assert!(after_a.contains(&before_a[0]), "{before_a:?} -> {after_a:?}");
+        assert!(!after_a.iter().any(|(i, _)| i == "127.0.0.1:2"));
+        assert!(after_a.iter().any(|(i, id)| i == "127.0.0.1:4" && *id > before_a[1].1));
+        assert_eq!(loops(&manager, "b"), before_b);
+        // New settings restart the job's loops; a removed job disappears.
+        manager
+            .apply(vec![job("a", 1800, &["127.0.0.1:1"])])
+            .await
+            .expect("apply");
+        let restarted = loops(&manager, "a");
+        assert_eq!(restarted.len(), 1);
+        assert_ne!(restarted[0].1, before_a[0].1);
+        assert!(!manager.snapshot().contains_key("b"));
+        // An invalid job list changes nothing.
+        let mut bad = job("c", 60, &["127.0.0.1:5"]);
+        bad.file_sd.push(FileSdConfig {
+            files: vec!["/x/*/y.json".into()],
+            refresh_interval: Duration::from_secs(60),
+        });
+        assert!(manager.apply(vec![bad]).await.is_err());
+        assert_eq!(loops(&manager, "a"), restarted);
+        manager.stop().await;
+        assert!(manager.snapshot().is_empty());
     }
 }

@@ -72,6 +72,8 @@ enum Stop {
 /// A running scrape loop.
 #[derive(Debug)]
 pub struct LoopHandle {
+    /// Unique per loop started by this process (a restarted target gets a new id).
+    pub id: u64,
     /// The target scraped.
     pub target: Target,
     /// Its current status.
@@ -86,7 +88,9 @@ impl LoopHandle {
         let status = Arc::new(Mutex::new(TargetStatus::default()));
         let (stop, stopped) = watch::channel(Stop::Running);
         let task = tokio::spawn(run(db, client, target.clone(), status.clone(), stopped));
+        static NEXT_ID: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
         LoopHandle {
+            id: NEXT_ID.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
             target,
             status,
             stop,
