@@ -65,3 +65,15 @@ fn truncated_real_output_fails_with_the_line() {
     let error = parse_all(&broken, Format::PrometheusText).expect_err("truncated");
     assert!(error.to_string().starts_with(&format!("line {line},")), "{error}");
 }
+
+#[test]
+fn loupe_own_openmetrics_output() {
+    let text = load("loupe-0.1.0.openmetrics.txt");
+    let entries = parse_all(&text, Format::OpenMetrics).expect("real output parses");
+    let samples = entries.iter().filter(|e| matches!(e, Entry::Sample(_))).count();
+    let types = entries.iter().filter(|e| matches!(e, Entry::Type { .. })).count();
+    assert_eq!((samples, types), (14, 14));
+    // Without its `# EOF` line, OpenMetrics text is incomplete.
+    let cut = text.trim_end().strip_suffix("# EOF").expect("ends with EOF");
+    assert!(parse_all(cut, Format::OpenMetrics).is_err());
+}

@@ -108,11 +108,20 @@ fn active_json(pool: &str, info: &TargetInfo, global_host: &str) -> Value {
         "globalUrl": global_url,
         "lastError": status.last_error,
         "lastScrape": status.last_scrape.map_or_else(|| "0001-01-01T00:00:00Z".to_string(), rfc3339),
-        "lastScrapeDuration": status.last_duration,
+        "lastScrapeDuration": go_float(status.last_duration),
         "health": status.health.as_str(),
         "scrapeInterval": format_duration(target.interval),
         "scrapeTimeout": format_duration(target.timeout),
     })
+}
+
+/// A float as Go's JSON encoder writes it: whole numbers without a fraction (`0`, not `0.0`).
+fn go_float(v: f64) -> Value {
+    if v.is_finite() && v.fract() == 0.0 && v.abs() < 1e15 {
+        json!(v as i64)
+    } else {
+        json!(v)
+    }
 }
 
 fn hostname() -> String {
