@@ -15,6 +15,8 @@ pub struct Reloader {
     address: String,
     manager: Arc<ScrapeManager>,
     current: tokio::sync::Mutex<Config>,
+    /// The YAML text of the configuration in force (for `/api/v1/status/config`).
+    text: std::sync::Mutex<String>,
 }
 
 impl Reloader {
@@ -25,19 +27,22 @@ impl Reloader {
             address,
             manager,
             current: tokio::sync::Mutex::new(current),
+            text: std::sync::Mutex::new(String::new()),
         }
     }
 
-    /// Reads the configuration (the file, or the embedded default).
-    pub fn read(&self) -> anyhow::Result<Config> {
-        match &self.path {
-            Some(path) => Config::load(path),
-            None => Config::parse(&config::embedded(&self.address)),
-        }
+    /// Reads the configuration (the file, or the embedded default) and its text.
+    pub fn read(&self) -> anyhow::Result<(Config, String)> {
+        read(self.path.as_deref(), &self.address)
     }
 
-    /// Applies the scrape jobs of `config` and keeps it as the configuration in force.
-    pub async fn apply(&self, config: Config) -> anyhow::Result<()> {
+    /// The YAML text of the configuration in force.
+    pub fn text(&self) -> String {
+        self.text.lock().map(|t| t.clone()).unwrap_or_default()
+    }
+
+    /// Applies the scrape jobs of `config` and keeps it (and `text`) as the configuration in force.
+    pub async fn apply(&self, config: Config, text: String) -> anyhow::Result<()> {
         let mut current = self.current.lock().await;
         let jobs = config.jobs()?;
         self.manager.apply(jobs).await?;
@@ -45,6 +50,9 @@ impl Reloader {
             tracing::warn!("storage settings changed: they take effect at the next restart");
         }
         *current = config;
+        if let Ok(mut in_force) = self.text.lock() {
+            *in_force = text;
+        }
         Ok(())
     }
 
@@ -52,12 +60,8 @@ impl Reloader {
     pub async fn reload(&self) -> anyhow::Result<()> {
         let path = self.path.clone();
         let address = self.address.clone();
-        let config = tokio::task::spawn_blocking(move || match &path {
-            Some(path) => Config::load(path),
-            None => Config::parse(&config::embedded(&address)),
-        })
-        .await??;
-        match self.apply(config).await {
+        let (config, text) = tokio::task::spawn_blocking(move || read(path.as_deref(), &address)).await??;
+        match self.apply(config, text).await {
             Ok(()) => {
                 tracing::info!("configuration reloaded");
                 Ok(())
@@ -66,6 +70,22 @@ impl Reloader {
                 tracing::error!(error = %format!("{error:#}"), "reloading configuration failed");
                 Err(error)
             }
+        }
+    }
+}
+
+fn read(path: Option<&std::path::Path>, address: &str) -> anyhow::Result<(Config, String)> {
+    use anyhow::Context;
+    match path {
+        Some(path) => {
+            let text =
+                std::fs::read_to_string(path).with_context(|| format!("reading config file {}", path.display()))?;
+            let config = Config::parse(&text).with_context(|| format!("invalid config file {}", path.display()))?;
+            Ok((config, text))
+        }
+        None => {
+            let text = config::embedded(address);
+            Ok((Config::parse(&text)?, text))
         }
     }
 }

@@ -78,8 +78,29 @@ async fn serve(args: ServeArgs, options: tsdb::db::DbOptions) -> anyhow::Result<
         scrape.clone(),
         Config::default(),
     ));
-    let initial = reloader.read()?;
-    reloader.apply(initial).await.context("starting the scrape jobs")?;
+    let (initial, text) = reloader.read()?;
+    reloader
+        .apply(initial, text)
+        .await
+        .context("starting the scrape jobs")?;
+    let config_source = reloader.clone();
+    let query_state = Arc::new(api::query::QueryState {
+        db: db.clone(),
+        engine: query::promql::eval::Engine::new(Default::default()),
+        config_yaml: Arc::new(move || config_source.text()),
+        flags: vec![
+            (
+                "config.file".into(),
+                args.config
+                    .as_ref()
+                    .map(|p| p.display().to_string())
+                    .unwrap_or_default(),
+            ),
+            ("storage.tsdb.path".into(), args.data_dir.display().to_string()),
+            ("web.listen-address".into(), local.to_string()),
+        ],
+        start_time: std::time::SystemTime::now(),
+    });
     let state = Arc::new(AppState {
         db: db.clone(),
         metrics: Metrics::new(db.clone()),
@@ -96,7 +117,7 @@ async fn serve(args: ServeArgs, options: tsdb::db::DbOptions) -> anyhow::Result<
         _ => None,
     };
     let shutdown_state = state.clone();
-    axum::serve(listener, api::router(state))
+    axum::serve(listener, api::router(state, query_state))
         .with_graceful_shutdown(async move {
             shutdown_signal().await;
             shutdown_state.ready.store(false, Ordering::Release);

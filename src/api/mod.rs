@@ -1,6 +1,7 @@
 //! The HTTP API: health, self-metrics, import, scrape targets and reload. Only this module knows
 //! axum; library errors are mapped to Prometheus's error shape here.
 
+pub mod query;
 mod targets;
 
 use std::sync::Arc;
@@ -76,8 +77,8 @@ impl IntoResponse for ApiError {
     }
 }
 
-/// Builds the router.
-pub fn router(state: Arc<AppState>) -> Router {
+/// Builds the router: Loupe's own routes and the Prometheus query API.
+pub fn router(state: Arc<AppState>, query: Arc<query::QueryState>) -> Router {
     Router::new()
         .route("/-/healthy", get(healthy))
         .route("/-/ready", get(ready))
@@ -88,9 +89,10 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/api/v1/targets/metadata", get(targets::target_metadata))
         .route("/api/v1/metadata", get(targets::metadata))
         .route("/api/v1/scrape_pools", get(targets::scrape_pools))
-        .layer(middleware::from_fn_with_state(state.clone(), observe))
+        .with_state(state.clone())
+        .merge(query::routes(query))
+        .layer(middleware::from_fn_with_state(state, observe))
         .layer(DefaultBodyLimit::disable())
-        .with_state(state)
 }
 
 async fn observe(State(state): State<Arc<AppState>>, request: Request, next: Next) -> Response {

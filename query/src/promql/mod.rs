@@ -10,6 +10,7 @@ pub mod lexer;
 pub mod parser;
 mod parser_ops;
 pub mod printer;
+pub mod promqltest;
 
 #[cfg(test)]
 mod parse_tests;
