@@ -1,7 +1,8 @@
 //! Aggregation operators (`sum`, `avg`, `topk`, `quantile`, …) with `by`/`without` grouping.
 //!
 //! Groups come out in the order of their first input element. `by` keeps only the listed labels,
-//! `without` drops the listed labels and `__name__`. `topk`, `bottomk`, `limitk` and
+//! `without` drops the listed labels and `__name__`. A group's `__name__` (kept by
+//! `by (__name__)`) is marked for removal if any of its elements' was. `topk`, `bottomk`, `limitk` and
 //! `limit_ratio` return input elements unchanged (labels included).
 
 use std::cmp::Ordering;
@@ -120,27 +121,26 @@ pub(super) fn eval(
             if !valid_label_name(&label) {
                 return Err(Error::Execution(format!("invalid label name {label:?}")));
             }
-            let mut counts: Vec<(Labels, f64)> = Vec::new();
+            let mut counts: Vec<(Labels, f64, bool)> = Vec::new();
             let mut index: HashMap<Labels, usize> = HashMap::new();
             for e in input {
                 let mut b = LabelsBuilder::new(&group_labels(&e.labels, grouping, without));
                 b.set(&label, &format_value(e.v));
                 let key = b.labels();
                 match index.get(&key) {
-                    Some(&i) => counts[i].1 += 1.0,
+                    Some(&i) => {
+                        counts[i].1 += 1.0;
+                        counts[i].2 |= e.drop_name;
+                    }
                     None => {
                         index.insert(key.clone(), counts.len());
-                        counts.push((key, 1.0));
+                        counts.push((key, 1.0, e.drop_name));
                     }
                 }
             }
             counts
                 .into_iter()
-                .map(|(labels, v)| Elem {
-                    labels,
-                    v,
-                    drop_name: false,
-                })
+                .map(|(labels, v, drop_name)| Elem { labels, v, drop_name })
                 .collect()
         }
         AggregateOp::Quantile => {
@@ -155,7 +155,7 @@ pub(super) fn eval(
                     Elem {
                         labels,
                         v: quantile(phi, &mut values),
-                        drop_name: false,
+                        drop_name: g.iter().any(|e| e.drop_name),
                     }
                 })
                 .collect()
@@ -165,7 +165,7 @@ pub(super) fn eval(
             .map(|(labels, g)| Elem {
                 labels,
                 v: simple(op, &g),
-                drop_name: false,
+                drop_name: g.iter().any(|e| e.drop_name),
             })
             .collect(),
     };

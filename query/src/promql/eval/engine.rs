@@ -50,6 +50,23 @@ pub struct Engine {
 
 /// Checks a range query's resolution like Prometheus's API does: at most 11 000 points per series.
 pub fn check_resolution(start: i64, end: i64, step: i64) -> Result<(), Error> {
+    check_points(start, end, step, 11_000)
+}
+
+/// Formats a count with thousands separators (`11,000`).
+fn thousands(n: usize) -> String {
+    let digits = n.to_string();
+    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+fn check_points(start: i64, end: i64, step: i64, max_points: usize) -> Result<(), Error> {
     if step <= 0 {
         return Err(Error::Execution(
             "zero or negative query resolution step widths are not accepted. Try a positive integer".into(),
@@ -58,11 +75,11 @@ pub fn check_resolution(start: i64, end: i64, step: i64) -> Result<(), Error> {
     if end < start {
         return Err(Error::Execution("end timestamp must not be before start time".into()));
     }
-    if end.saturating_sub(start) / step > 11_000 {
-        return Err(Error::Execution(
-            "exceeded maximum resolution of 11,000 points per timeseries. Try decreasing the query resolution (?step=XX)"
-                .into(),
-        ));
+    if end.saturating_sub(start) / step > i64::try_from(max_points).unwrap_or(i64::MAX) {
+        return Err(Error::Execution(format!(
+            "exceeded maximum resolution of {} points per timeseries. Try decreasing the query resolution (?step=XX)",
+            thousands(max_points)
+        )));
     }
     Ok(())
 }
@@ -114,6 +131,8 @@ impl Engine {
 
     /// Range query: every step from `start` to `end` (ms, inclusive). The value is always a
     /// [`Value::Matrix`] sorted by labels; a scalar expression gives one series without labels.
+    /// Fails for a non-positive step, `end < start`, more than
+    /// [`EngineOptions::max_points_per_series`] steps, or a range-vector/string expression.
     pub fn range(
         &self,
         storage: &dyn Storage,
@@ -123,14 +142,7 @@ impl Engine {
         step: i64,
         lookback: Option<i64>,
     ) -> Result<QueryResult, Error> {
-        if step <= 0 {
-            return Err(Error::Execution(
-                "zero or negative query resolution step widths are not accepted. Try a positive integer".into(),
-            ));
-        }
-        if end < start {
-            return Err(Error::Execution("end timestamp must not be before start time".into()));
-        }
+        check_points(start, end, step, self.options.max_points_per_series)?;
         let vt = expr.value_type();
         if vt != ValueType::Scalar && vt != ValueType::Vector {
             return Err(Error::Execution(format!(
@@ -158,13 +170,17 @@ impl Engine {
                 if points > self.options.max_samples {
                     return Err(Error::TooManySamples("query execution".into()));
                 }
-                let i = *index.entry(labels.clone()).or_insert_with(|| {
-                    out.push(Series {
-                        labels,
-                        samples: Vec::new(),
-                    });
-                    out.len() - 1
-                });
+                let i = match index.get(&labels) {
+                    Some(&i) => i,
+                    None => {
+                        index.insert(labels.clone(), out.len());
+                        out.push(Series {
+                            labels,
+                            samples: Vec::new(),
+                        });
+                        out.len() - 1
+                    }
+                };
                 out[i].samples.push(tsdb::Sample::new(t, v));
             }
             t = match t.checked_add(step) {

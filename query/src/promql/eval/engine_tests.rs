@@ -319,7 +319,14 @@ fn limits() {
         Err(Error::TooManySamples("query execution".into()))
     );
     assert!(check_resolution(0, 11_000_000, 1000).is_ok());
-    assert!(check_resolution(0, 11_001_000, 1000).is_err());
+    assert_eq!(
+        check_resolution(0, 11_001_000, 1000),
+        Err(Error::Execution(
+            "exceeded maximum resolution of 11,000 points per timeseries. Try decreasing the query resolution (?step=XX)"
+                .into()
+        ))
+    );
+    assert!(check_resolution(0, 1000, 0).is_err());
     assert_eq!(Engine::default().options().lookback_delta, 300_000);
 }
 
@@ -336,4 +343,62 @@ fn sort_and_scalar_functions() {
         vector(&st, "clamp_max(http_requests_total{job=\"db\"}, 7)", 50 * M),
         vec![("{instance=\"0\", job=\"db\"}".to_string(), 7.0)]
     );
+}
+
+mod consistency {
+    use super::*;
+    use proptest::prelude::*;
+
+    const QUERIES: [&str; 8] = [
+        "rate(c_total[3m])",
+        "sum by (k) (c_total)",
+        "max_over_time(c_total[2m:30s])",
+        "c_total > on(k) group_left g",
+        "topk(1, c_total)",
+        "c_total offset 1m unless g",
+        "histogram_quantile(0.9, sum by (le) (c_total))",
+        "label_replace(deriv(c_total[5m]), \"x\", \"$1\", \"k\", \"(.)\")",
+    ];
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(24))]
+
+        /// Every point of a range query equals the instant query at that step.
+        #[test]
+        fn range_points_equal_instant_queries(
+            values in prop::collection::vec(prop::collection::vec(prop::option::weighted(0.8, 0.0f64..100.0), 12), 3),
+            q in 0usize..QUERIES.len(),
+        ) {
+            let mut s = Vec::new();
+            for (i, v) in values.iter().enumerate() {
+                let k = i.to_string();
+                let le = ["1", "5", "+Inf"][i];
+                s.push(series(&[("__name__", "c_total"), ("k", &k), ("le", le)], 30_000, v));
+            }
+            s.push(series(&[("__name__", "g"), ("k", "1")], 30_000, &vals(&[1.0; 12])));
+            let st = storage(s);
+            let expr = parse(QUERIES[q]).expect("parses");
+            let eng = Engine::default();
+            let range = eng.range(&st, &expr, 60_000, 300_000, 40_000, None);
+            let Ok(QueryResult { value: Value::Matrix(m), .. }) = range else {
+                // Matching errors must then also happen for some instant query.
+                let any_err = (0..=6).any(|k| eng.instant(&st, &expr, 60_000 + k * 40_000, None).is_err());
+                prop_assert!(any_err);
+                return Ok(());
+            };
+            for k in 0..=6 {
+                let t = 60_000 + k * 40_000;
+                let inst = eng.instant(&st, &expr, t, None).expect("instant runs");
+                let Value::Vector(v) = inst.value else { panic!("vector") };
+                let at_t: Vec<(&Labels, f64)> = m
+                    .iter()
+                    .filter_map(|s| s.samples.iter().find(|x| x.t == t).map(|x| (&s.labels, x.v)))
+                    .collect();
+                prop_assert_eq!(at_t.len(), v.len());
+                for s in &v {
+                    prop_assert!(at_t.iter().any(|(l, x)| **l == s.labels && (x.to_bits() == s.v.to_bits() || close(*x, s.v))));
+                }
+            }
+        }
+    }
 }

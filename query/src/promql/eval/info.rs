@@ -7,7 +7,7 @@
 //! metric the one with the newest sample wins; two info metrics giving a label different values
 //! is an error. When no info series matches, the input series passes unchanged unless a data
 //! matcher rejects the empty value, in which case it is dropped. Info series are looked up at
-//! the evaluation time (Prometheus also follows `@` and `offset` of the argument; not done here).
+//! the time the argument's selectors read at (following their `@` and `offset`).
 
 use std::collections::HashMap;
 
@@ -39,16 +39,56 @@ pub(super) fn matchers(args: &[Expr]) -> (Vec<Matcher>, Vec<Matcher>, Vec<Matche
     (names, data, select)
 }
 
-/// The key under which the info series of a call are preloaded.
+/// The time info series are looked up at for evaluation time `t`: the time the argument's first
+/// selector reads at (after its `@` and `offset`, through enclosing subqueries).
+pub(super) fn reference_time(ev: &Evaluator<'_>, e: &Expr, t: i64) -> i64 {
+    match e {
+        Expr::VectorSelector(vs) => ev.at_time(vs.at).unwrap_or(t).saturating_sub(vs.offset),
+        Expr::MatrixSelector(ms) => ev.at_time(ms.vs.at).unwrap_or(t).saturating_sub(ms.vs.offset),
+        Expr::Subquery(sq) => reference_time(ev, &sq.expr, ev.at_time(sq.at).unwrap_or(t).saturating_sub(sq.offset)),
+        Expr::Paren(inner) | Expr::Unary { expr: inner, .. } | Expr::Aggregate { expr: inner, .. } => {
+            reference_time(ev, inner, t)
+        }
+        Expr::Binary { lhs, rhs, .. } => {
+            if has_selector(lhs) {
+                reference_time(ev, lhs, t)
+            } else {
+                reference_time(ev, rhs, t)
+            }
+        }
+        Expr::Call { args, .. } => match args.iter().find(|a| has_selector(a)) {
+            Some(a) => reference_time(ev, a, t),
+            None => t,
+        },
+        Expr::NumberLiteral(_) | Expr::StringLiteral(_) => t,
+    }
+}
+
+fn has_selector(e: &Expr) -> bool {
+    match e {
+        Expr::VectorSelector(_) | Expr::MatrixSelector(_) | Expr::Subquery(_) => true,
+        Expr::Paren(inner) | Expr::Unary { expr: inner, .. } | Expr::Aggregate { expr: inner, .. } => {
+            has_selector(inner)
+        }
+        Expr::Binary { lhs, rhs, .. } => has_selector(lhs) || has_selector(rhs),
+        Expr::Call { args, .. } => args.iter().any(has_selector),
+        Expr::NumberLiteral(_) | Expr::StringLiteral(_) => false,
+    }
+}
+
+/// The key under which the info series of a call are preloaded: the address of its argument
+/// list plus one. Selector keys are addresses of 8-byte aligned nodes, so an odd key never
+/// collides with them (the first argument's selector may sit at the list's very address).
 pub(super) fn key(args: &[Expr]) -> usize {
-    args.as_ptr() as usize
+    (args.as_ptr() as usize) | 1
 }
 
 /// Evaluates `info(v [, selector])` at `t`.
 pub(super) fn eval(ev: &mut Evaluator<'_>, args: &[Expr], t: i64) -> Result<Val, Error> {
     let base = ev.eval_vector(arg(args, 0)?, t)?;
     let (names, data, _) = matchers(args);
-    let infos = selectors::instant_of_key(ev, key(args), t);
+    let reference = reference_time(ev, arg(args, 0)?, t);
+    let infos = selectors::instant_of_key(ev, key(args), reference);
     ev.add_samples(infos.len())?;
     // Per identifying values, per info metric name: the newest series.
     let mut by_ident: HashMap<Vec<String>, HashMap<String, (i64, Labels)>> = HashMap::new();

@@ -13,7 +13,7 @@ use super::engine::{Elem, Evaluator, RangeElem, Val, go_g};
 use super::range_fns as rf;
 use super::{selectors, subquery};
 use crate::error::Error;
-use crate::promql::ast::Expr;
+use crate::promql::ast::{Expr, MatrixSelector};
 
 /// A range-vector argument with its window `(start, end]` and range (ms).
 struct Windows {
@@ -79,6 +79,25 @@ pub(super) fn eval(ev: &mut Evaluator<'_>, name: &str, args: &[Expr], t: i64) ->
         ),
         _ => (arg(args, 0)?, Vec::new()),
     };
+    if name == "quantile_over_time" {
+        let phi = params[0];
+        if !(0.0..=1.0).contains(&phi) {
+            ev.warn(format!("quantile value should be between 0 and 1, got {}", go_g(phi)));
+        }
+    }
+    if name == "double_exponential_smoothing" {
+        // Parameter errors fail the query even without samples.
+        rf::double_exponential_smoothing(&[], params[0], params[1]).map_err(|e| Error::Execution(e.to_string()))?;
+    }
+    let mut unwrapped = matrix_arg;
+    while let Expr::Paren(inner) = unwrapped {
+        unwrapped = inner;
+    }
+    if let Expr::MatrixSelector(ms) = unwrapped
+        && name != "absent_over_time"
+    {
+        return eval_selector(ev, name, ms, t, &params);
+    }
     let w = eval_windows(ev, matrix_arg, t)?;
     if name == "absent_over_time" {
         if !w.series.is_empty() {
@@ -94,59 +113,15 @@ pub(super) fn eval(ev: &mut Evaluator<'_>, name: &str, args: &[Expr], t: i64) ->
             drop_name: false,
         }]));
     }
-    if name == "quantile_over_time" {
-        let phi = params[0];
-        if !(0.0..=1.0).contains(&phi) {
-            ev.warn(format!("quantile value should be between 0 and 1, got {}", go_g(phi)));
-        }
-    }
-    if name == "double_exponential_smoothing" {
-        // Parameter errors fail the query even without samples.
-        rf::double_exponential_smoothing(&[], params[0], params[1]).map_err(|e| Error::Execution(e.to_string()))?;
-    }
     let keep_name = matches!(name, "last_over_time" | "first_over_time");
+    let rate_like = matches!(name, "rate" | "increase");
+    let mut non_counters: Vec<String> = Vec::new();
     let mut out = Vec::with_capacity(w.series.len());
     for s in w.series {
-        if matches!(name, "rate" | "increase")
-            && let Some(metric) = s.labels.metric_name()
-            && !counter_like(metric)
-        {
-            ev.info(format!(
-                "metric might not be a counter, name does not end in _total/_sum/_count/_bucket: {metric:?}"
-            ));
+        if rate_like {
+            note_non_counter(&s.labels, &mut non_counters);
         }
-        let x = &s.samples;
-        let v = match name {
-            "rate" => rf::extrapolated_rate(x, w.start, w.end, w.range, true, true),
-            "increase" => rf::extrapolated_rate(x, w.start, w.end, w.range, true, false),
-            "delta" => rf::extrapolated_rate(x, w.start, w.end, w.range, false, false),
-            "irate" => rf::instant_value(x, true),
-            "idelta" => rf::instant_value(x, false),
-            "sum_over_time" => rf::sum_over_time(x),
-            "avg_over_time" => rf::avg_over_time(x),
-            "count_over_time" => rf::count_over_time(x),
-            "present_over_time" => rf::present_over_time(x),
-            "last_over_time" => rf::last_over_time(x),
-            "first_over_time" => rf::first_over_time(x),
-            "max_over_time" => rf::max_over_time(x),
-            "min_over_time" => rf::min_over_time(x),
-            "ts_of_max_over_time" => rf::ts_of_max_over_time(x),
-            "ts_of_min_over_time" => rf::ts_of_min_over_time(x),
-            "ts_of_first_over_time" => rf::ts_of_first_over_time(x),
-            "ts_of_last_over_time" => rf::ts_of_last_over_time(x),
-            "stdvar_over_time" => rf::stdvar_over_time(x),
-            "stddev_over_time" => rf::stddev_over_time(x),
-            "mad_over_time" => rf::mad_over_time(x),
-            "quantile_over_time" => rf::quantile_over_time(params[0], x),
-            "changes" => rf::changes(x),
-            "resets" => rf::resets(x),
-            "deriv" => rf::deriv(x),
-            "predict_linear" => rf::predict_linear(x, t, params[0]),
-            "double_exponential_smoothing" => rf::double_exponential_smoothing(x, params[0], params[1])
-                .map_err(|e| Error::Execution(e.to_string()))?,
-            _ => return Err(Error::Execution(format!("unknown function {name}()"))),
-        };
-        if let Some(v) = v {
+        if let Some(v) = kernel(name, &s.samples, (w.start, w.end, w.range), t, &params)? {
             out.push(Elem {
                 labels: s.labels,
                 v,
@@ -154,6 +129,100 @@ pub(super) fn eval(ev: &mut Evaluator<'_>, name: &str, args: &[Expr], t: i64) ->
             });
         }
     }
+    report_non_counters(ev, non_counters);
+    Ok(Val::Vector(out))
+}
+
+/// Remembers a metric name that does not look like a counter's.
+fn note_non_counter(labels: &Labels, names: &mut Vec<String>) {
+    if let Some(metric) = labels.metric_name()
+        && !counter_like(metric)
+        && !names.iter().any(|n| n == metric)
+    {
+        names.push(metric.to_string());
+    }
+}
+
+fn report_non_counters(ev: &mut Evaluator<'_>, names: Vec<String>) {
+    for metric in names {
+        ev.info(format!(
+            "metric might not be a counter, name does not end in _total/_sum/_count/_bucket: {metric:?}"
+        ));
+    }
+}
+
+/// Applies the kernel of function `name` to one window; `bounds` is `(start, end, range)`.
+fn kernel(name: &str, x: &[(i64, f64)], bounds: (i64, i64, i64), t: i64, params: &[f64]) -> Result<Option<f64>, Error> {
+    let (start, end, range) = bounds;
+    let p = |i: usize| params.get(i).copied().unwrap_or(f64::NAN);
+    Ok(match name {
+        "rate" => rf::extrapolated_rate(x, start, end, range, true, true),
+        "increase" => rf::extrapolated_rate(x, start, end, range, true, false),
+        "delta" => rf::extrapolated_rate(x, start, end, range, false, false),
+        "irate" => rf::instant_value(x, true),
+        "idelta" => rf::instant_value(x, false),
+        "sum_over_time" => rf::sum_over_time(x),
+        "avg_over_time" => rf::avg_over_time(x),
+        "count_over_time" => rf::count_over_time(x),
+        "present_over_time" => rf::present_over_time(x),
+        "last_over_time" => rf::last_over_time(x),
+        "first_over_time" => rf::first_over_time(x),
+        "max_over_time" => rf::max_over_time(x),
+        "min_over_time" => rf::min_over_time(x),
+        "ts_of_max_over_time" => rf::ts_of_max_over_time(x),
+        "ts_of_min_over_time" => rf::ts_of_min_over_time(x),
+        "ts_of_first_over_time" => rf::ts_of_first_over_time(x),
+        "ts_of_last_over_time" => rf::ts_of_last_over_time(x),
+        "stdvar_over_time" => rf::stdvar_over_time(x),
+        "stddev_over_time" => rf::stddev_over_time(x),
+        "mad_over_time" => rf::mad_over_time(x),
+        "quantile_over_time" => rf::quantile_over_time(p(0), x),
+        "changes" => rf::changes(x),
+        "resets" => rf::resets(x),
+        "deriv" => rf::deriv(x),
+        "predict_linear" => rf::predict_linear(x, t, p(0)),
+        "double_exponential_smoothing" => {
+            rf::double_exponential_smoothing(x, p(0), p(1)).map_err(|e| Error::Execution(e.to_string()))?
+        }
+        _ => return Err(Error::Execution(format!("unknown function {name}()"))),
+    })
+}
+
+/// The fast path for a range selector argument: kernels run on the stored samples in place.
+fn eval_selector(
+    ev: &mut Evaluator<'_>,
+    name: &str,
+    ms: &MatrixSelector,
+    t: i64,
+    params: &[f64],
+) -> Result<Val, Error> {
+    let keep_name = matches!(name, "last_over_time" | "first_over_time");
+    let rate_like = matches!(name, "rate" | "increase");
+    let (start, end) = selectors::window_bounds(ev, ms, t);
+    let mut non_counters: Vec<String> = Vec::new();
+    let mut out = Vec::new();
+    let mut loaded = 0usize;
+    let mut failure = None;
+    selectors::for_each_window(ev, ms, t, |labels, x| {
+        loaded += x.len();
+        if rate_like {
+            note_non_counter(labels, &mut non_counters);
+        }
+        match kernel(name, x, (start, end, ms.range), t, params) {
+            Ok(Some(v)) => out.push(Elem {
+                labels: labels.clone(),
+                v,
+                drop_name: !keep_name,
+            }),
+            Ok(None) => {}
+            Err(e) => failure = Some(e),
+        }
+    });
+    if let Some(e) = failure {
+        return Err(e);
+    }
+    ev.add_samples(loaded)?;
+    report_non_counters(ev, non_counters);
     Ok(Val::Vector(out))
 }
 

@@ -65,17 +65,16 @@ pub(super) fn preload(
             }
             let (_, _, select) = super::info::matchers(args);
             let lookback = ev.lookback;
-            load_matchers(
-                ev,
-                storage,
-                super::info::key(args),
-                &select,
-                None,
-                0,
-                tmin,
-                tmax,
-                lookback,
-            )
+            // Info series are read at the times the argument's selectors read at.
+            let (lo, hi) = match args.first() {
+                Some(a) => (
+                    super::info::reference_time(ev, a, tmin),
+                    super::info::reference_time(ev, a, tmax),
+                ),
+                None => (tmin, tmax),
+            };
+            let key = super::info::key(args);
+            load_matchers(ev, storage, key, &select, None, 0, lo.min(hi), lo.max(hi), lookback)
         }
         Expr::Call { args, .. } => {
             for a in args {
@@ -185,28 +184,55 @@ pub(super) fn instant_of_key(ev: &Evaluator<'_>, key: usize, eff: i64) -> Vec<(E
         .collect()
 }
 
+/// The window `(start, end]` a range selector reads at `t`, after offset and `@`.
+pub(super) fn window_bounds(ev: &Evaluator<'_>, ms: &MatrixSelector, t: i64) -> (i64, i64) {
+    let eff = ev.at_time(ms.vs.at).unwrap_or(t).saturating_sub(ms.vs.offset);
+    (eff.saturating_sub(ms.range), eff)
+}
+
+/// Calls `f` with the labels and the non-empty window (staleness markers removed) of every
+/// series of a range selector at `t`, without copying samples unless a marker must be removed.
+/// Returns the window `(start, end]` after offset and `@`.
+pub(super) fn for_each_window(
+    ev: &Evaluator<'_>,
+    ms: &MatrixSelector,
+    t: i64,
+    mut f: impl FnMut(&Labels, &[(i64, f64)]),
+) -> (i64, i64) {
+    let (start, eff) = window_bounds(ev, ms, t);
+    let Some(series) = ev.data.get(&key(&ms.vs)) else {
+        return (start, eff);
+    };
+    let mut filtered = Vec::new();
+    for s in series {
+        let lo = s.samples.partition_point(|x| x.0 <= start);
+        let hi = s.samples.partition_point(|x| x.0 <= eff);
+        let Some(window) = s.samples.get(lo..hi) else { continue };
+        let window = if window.iter().any(|x| is_stale_nan(x.1)) {
+            filtered.clear();
+            filtered.extend(window.iter().copied().filter(|x| !is_stale_nan(x.1)));
+            &filtered[..]
+        } else {
+            window
+        };
+        if !window.is_empty() {
+            f(&s.labels, window);
+        }
+    }
+    (start, eff)
+}
+
 /// Evaluates a range selector at `t`; also returns the window `(start, end]` after offset and `@`.
 pub(super) fn matrix(ev: &Evaluator<'_>, ms: &MatrixSelector, t: i64) -> (Vec<RangeElem>, (i64, i64)) {
-    let eff = ev.at_time(ms.vs.at).unwrap_or(t).saturating_sub(ms.vs.offset);
-    let start = eff.saturating_sub(ms.range);
-    let Some(series) = ev.data.get(&key(&ms.vs)) else {
-        return (Vec::new(), (start, eff));
-    };
-    let out = series
-        .iter()
-        .filter_map(|s| {
-            let lo = s.samples.partition_point(|x| x.0 <= start);
-            let hi = s.samples.partition_point(|x| x.0 <= eff);
-            let window = s.samples.get(lo..hi)?;
-            let samples: Vec<(i64, f64)> = window.iter().copied().filter(|x| !is_stale_nan(x.1)).collect();
-            (!samples.is_empty()).then(|| RangeElem {
-                labels: s.labels.clone(),
-                samples,
-                drop_name: false,
-            })
+    let mut out = Vec::new();
+    let bounds = for_each_window(ev, ms, t, |labels, window| {
+        out.push(RangeElem {
+            labels: labels.clone(),
+            samples: window.to_vec(),
+            drop_name: false,
         })
-        .collect();
-    (out, (start, eff))
+    });
+    (out, bounds)
 }
 
 #[cfg(test)]
