@@ -22,7 +22,7 @@ fn samples_of(data: &std::path::Path, metric: &str) -> Vec<(String, i64, f64)> {
 #[test]
 fn health_ready_and_own_metrics() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let server = common::Server::start(dir.path(), &[]);
+    let (server, _config) = common::Server::start_quiet(dir.path(), &[]);
     let client = common::client();
     let healthy = client
         .get(format!("{}/-/healthy", server.base))

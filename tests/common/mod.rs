@@ -58,6 +58,21 @@ impl Server {
         server
     }
 
+    /// Starts `loupe serve` with a configuration that scrapes nothing (not even Loupe itself), so
+    /// the store holds exactly what the test writes.
+    pub fn start_quiet(data_dir: &Path, extra: &[&str]) -> (Server, tempfile::TempPath) {
+        let config = tempfile::Builder::new()
+            .suffix(".yml")
+            .tempfile()
+            .expect("config file")
+            .into_temp_path();
+        std::fs::write(&config, "global: {}\n").expect("write config");
+        let path = config.to_str().expect("utf-8 path").to_string();
+        let mut args = vec!["--config", path.as_str()];
+        args.extend_from_slice(extra);
+        (Server::start(data_dir, &args), config)
+    }
+
     fn wait_ready(&self) {
         let deadline = Instant::now() + Duration::from_secs(60);
         let client = client();
