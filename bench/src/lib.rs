@@ -22,6 +22,7 @@ pub mod load;
 pub mod procfs;
 pub mod query;
 pub mod report;
+pub mod scrape;
 
 use std::path::{Path, PathBuf};
 use std::time::Instant;
