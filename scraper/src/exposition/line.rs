@@ -134,26 +134,47 @@ fn sample(line: &str, format: Format) -> PResult<'_, ParsedSample<'_>> {
     if !blank && !i.is_empty() {
         return fail(i, "expected space before value");
     }
+    let (i, tail) = sample_tail(i, format)?;
+    Ok((
+        i,
+        ParsedSample {
+            name,
+            labels,
+            value: tail.value,
+            timestamp_ms: tail.timestamp_ms,
+            exemplar: tail.exemplar,
+        },
+    ))
+}
+
+/// What follows a sample's series: value, optional timestamp, optional exemplar.
+pub(crate) struct SampleTail<'a> {
+    pub(crate) value: f64,
+    pub(crate) timestamp_ms: Option<i64>,
+    pub(crate) exemplar: Option<Exemplar<'a>>,
+}
+
+/// Parses the rest of a sample line after the blank that follows its series.
+fn sample_tail(i: &str, format: Format) -> PResult<'_, SampleTail<'_>> {
+    let strict = format == Format::OpenMetrics;
     let (i, value) = value(i, "value")?;
     let (i, _) = skip_space(i);
-    let mut sample = ParsedSample {
-        name,
-        labels,
+    let mut tail = SampleTail {
         value,
         timestamp_ms: None,
         exemplar: None,
     };
     if i.is_empty() {
-        return Ok((i, sample));
+        return Ok((i, tail));
     }
     let i = if i.starts_with('#') {
         i
     } else {
         let (rest, ts) = timestamp(i, format, "timestamp")?;
-        sample.timestamp_ms = Some(ts);
+        tail.timestamp_ms = Some(ts);
         let (rest, _) = skip_space(rest);
         if rest.is_empty() {
-            return Ok((rest, sample));
+            return Ok((rest, tail));
         }
         if !rest.starts_with('#') {
             return fail(rest, "unexpected content after timestamp");
@@ -164,8 +185,55 @@ fn sample(line: &str, format: Format) -> PResult<'_, ParsedSample<'_>> {
         return fail(i, "exemplars are only allowed in openmetrics");
     }
     let (i, exemplar) = exemplar(i)?;
-    sample.exemplar = Some(exemplar);
-    Ok((i, sample))
+    tail.exemplar = Some(exemplar);
+    Ok((i, tail))
+}
+
+/// Splits a sample line into its series text (from the first non-blank character to the end of the
+/// metric name or of the label set) and the tail after the following blanks, without validating the
+/// series. `None` when the line has no such shape (the full parser then reports the error).
+pub(crate) fn split_series(line: &str) -> Option<(&str, &str)> {
+    let (start, _) = skip_space(line);
+    let bytes = start.as_bytes();
+    let mut end = bytes
+        .iter()
+        .position(|&b| !(b.is_ascii_alphanumeric() || b == b'_' || b == b':'))
+        .unwrap_or(bytes.len());
+    let after_name = &start[end..];
+    let (after_space, _) = skip_space(after_name);
+    if after_space.starts_with('{') {
+        end = start.len() - after_space.len();
+        let mut in_quotes = false;
+        let mut escaped = false;
+        let mut close = None;
+        for (offset, &b) in start.as_bytes()[end..].iter().enumerate() {
+            if in_quotes {
+                if escaped {
+                    escaped = false;
+                } else if b == b'\\' {
+                    escaped = true;
+                } else if b == b'"' {
+                    in_quotes = false;
+                }
+            } else if b == b'"' {
+                in_quotes = true;
+            } else if b == b'}' {
+                close = Some(end + offset + 1);
+                break;
+            }
+        }
+        end = close?;
+    } else if end == 0 {
+        return None;
+    }
+    let series = &start[..end];
+    let (tail, blank) = skip_space(&start[end..]);
+    (blank && !tail.is_empty()).then_some((series, tail))
+}
+
+/// Parses the tail of a sample line (see [`split_series`]).
+pub(crate) fn tail_of_line<'a>(line: &'a str, tail: &'a str, format: Format) -> Result<SampleTail<'a>, LineError<'a>> {
+    finish(line, sample_tail(tail, format))
 }
 
 /// A value token; `what` is "value" or "exemplar value".

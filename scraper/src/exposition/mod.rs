@@ -26,5 +26,5 @@ mod tests;
 mod tests_prop;
 mod types;
 
-pub use parser::{MAX_LINE_LEN, Parser, format_from_content_type, parse_all};
+pub use parser::{MAX_LINE_LEN, Parser, RawEntry, format_from_content_type, parse_all};
 pub use types::{Entry, Exemplar, Format, Label, MetricType, ParsedSample};

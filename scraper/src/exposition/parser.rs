@@ -3,7 +3,8 @@
 use super::Entry;
 use super::Format;
 use super::lexer::LineError;
-use super::line::{CommentLine, comment_line, sample_line};
+use super::line::{CommentLine, comment_line, sample_line, split_series, tail_of_line};
+use super::types::ParsedSample;
 use crate::error::Error;
 
 /// The longest line accepted, in bytes (without its line feed). Longer lines are an error, which bounds
@@ -88,6 +89,77 @@ impl<'a> Parser<'a> {
         self.last_line = line;
         self.last_had_newline = had_newline;
         Some(Ok(line.strip_suffix('\r').unwrap_or(line)))
+    }
+}
+
+/// An entry as [`Parser::next_raw`] yields it: sample lines are split at the end of their series
+/// text, which is returned unparsed, so a caller that caches series by text skips label parsing.
+#[derive(Debug, Clone, PartialEq)]
+pub enum RawEntry<'a> {
+    /// A sample line whose value (and timestamp, and exemplar) parsed; `series` is the text of its
+    /// name and label set, NOT validated. Callers that do not know `series` yet must call
+    /// [`Parser::parse_sample`] on `line`, which validates everything.
+    Sample {
+        /// The whole line.
+        line: &'a str,
+        /// The series text: from the first non-blank character to the end of the name or label set.
+        series: &'a str,
+        /// The sample value.
+        value: f64,
+        /// The explicit timestamp in milliseconds, if any.
+        timestamp_ms: Option<i64>,
+    },
+    /// Any other entry, fully parsed (including sample lines the fast split could not handle).
+    Entry(Entry<'a>),
+}
+
+impl<'a> Parser<'a> {
+    /// Like [`Iterator::next`], but sample lines come back as [`RawEntry::Sample`] with their series
+    /// text unparsed (errors in the value, timestamp or exemplar are still reported, with their
+    /// position).
+    pub fn next_raw(&mut self) -> Option<Result<RawEntry<'a>, Error>> {
+        if self.done {
+            return None;
+        }
+        let first = self.rest.bytes().find(|&b| b != b' ' && b != b'\t');
+        if matches!(first, Some(b'#') | Some(b'\n') | Some(b'\r') | None) {
+            return self.next().map(|r| r.map(RawEntry::Entry));
+        }
+        let end = self.rest.find('\n').unwrap_or(self.rest.len());
+        let candidate = &self.rest[..end];
+        let candidate = candidate.strip_suffix('\r').unwrap_or(candidate);
+        let Some((series, tail)) = split_series(candidate).filter(|_| candidate.len() <= MAX_LINE_LEN) else {
+            return self.next().map(|r| r.map(RawEntry::Entry));
+        };
+        let line = match self.take_line() {
+            Some(Ok(line)) => line,
+            _ => return self.next().map(|r| r.map(RawEntry::Entry)),
+        };
+        match tail_of_line(line, tail, self.format) {
+            Ok(parsed) => Some(Ok(RawEntry::Sample {
+                line,
+                series,
+                value: parsed.value,
+                timestamp_ms: parsed.timestamp_ms,
+            })),
+            Err(e) => self.line_error(line, e).map(|r| r.map(RawEntry::Entry)),
+        }
+    }
+
+    /// Fully parses and validates a sample line returned by [`Parser::next_raw`]; an error names
+    /// the current line.
+    pub fn parse_sample(&mut self, line: &'a str) -> Result<ParsedSample<'a>, Error> {
+        match sample_line(line, self.format) {
+            Ok(sample) => Ok(sample),
+            Err(e) => match self.line_error(line, e) {
+                Some(Err(error)) => Err(error),
+                _ => Err(Error::Parse {
+                    line: self.line_no,
+                    column: 1,
+                    reason: "invalid sample line".into(),
+                }),
+            },
+        }
     }
 }
 

@@ -271,6 +271,70 @@ fn fuzzy_input() -> impl Strategy<Value = String> {
     ]
 }
 
+/// Everything `Parser::next_raw` (plus `parse_sample` for each sample line) yields, as the plain
+/// iterator would: the raw path must agree with the full parser on valid lines.
+fn via_raw(input: &str, format: Format) -> Vec<Result<Entry<'_>, Error>> {
+    let mut parser = Parser::new(input, format);
+    let mut out = Vec::new();
+    while let Some(item) = parser.next_raw() {
+        out.push(match item {
+            Ok(super::RawEntry::Sample {
+                line,
+                value,
+                timestamp_ms,
+                ..
+            }) => parser.parse_sample(line).map(|mut s| {
+                assert_eq!(s.value.to_bits(), value.to_bits());
+                assert_eq!(s.timestamp_ms, timestamp_ms);
+                s.exemplar = None;
+                Entry::Sample(s)
+            }),
+            Ok(super::RawEntry::Entry(entry)) => Ok(entry),
+            Err(e) => Err(e),
+        });
+    }
+    out
+}
+
+fn without_exemplars(results: Vec<Result<Entry<'_>, Error>>) -> Vec<Result<Entry<'_>, Error>> {
+    results
+        .into_iter()
+        .map(|r| {
+            r.map(|e| match e {
+                Entry::Sample(mut s) => {
+                    s.exemplar = None;
+                    Entry::Sample(s)
+                }
+                other => other,
+            })
+        })
+        .collect()
+}
+
+#[test]
+fn raw_entries_agree_with_full_parsing() {
+    let inputs = [
+        (
+            Format::PrometheusText,
+            "a 1\nb{x=\"}\"} 2 1700000000000\n  c {y=\"a\\\"b}\",z=\"\"} -Inf\n{\"d.e\",f=\"g\"} 3\n",
+        ),
+        (Format::PrometheusText, "a 1\nb{x=\"1\"} oops\n"),
+        (Format::PrometheusText, "a{x=\"1\"}2\n"),
+        (Format::PrometheusText, "a{x=\"1\"\n"),
+        (Format::PrometheusText, "# HELP a h\n# TYPE a counter\na_total 1\n\n"),
+        (
+            Format::OpenMetrics,
+            "# TYPE a counter\na_total 1 1.5 # {t=\"x\"} 1 2\nb 2\n# EOF\n",
+        ),
+        (Format::OpenMetrics, "a 1 # {t=\"x\"}\n# EOF\n"),
+        (Format::OpenMetrics, "a 1\n"),
+    ];
+    for (format, input) in inputs {
+        let full = without_exemplars(Parser::new(input, format).collect());
+        assert_eq!(via_raw(input, format), full, "{input:?}");
+    }
+}
+
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(256))]
 
@@ -298,6 +362,21 @@ proptest! {
         line.push_str(if om { "\n# EOF\n" } else { "\n" });
         let parsed = parse_all(&line, format).map_err(|e| TestCaseError::fail(e.to_string()))?;
         prop_assert_eq!(parsed, vec![Entry::Help { metric: Cow::Borrowed("m"), text: Cow::Owned(text) }]);
+    }
+
+    #[test]
+    fn raw_path_agrees_on_random_input(input in fuzzy_input()) {
+        for format in [Format::PrometheusText, Format::OpenMetrics] {
+            let full = without_exemplars(Parser::new(&input, format).collect());
+            let raw = via_raw(&input, format);
+            // Same entries up to the first error; both fail (possibly with different positions when a
+            // line has both a bad series and a bad value) or both succeed.
+            let ok_full: Vec<_> = full.iter().take_while(|r| r.is_ok()).collect();
+            let ok_raw: Vec<_> = raw.iter().take_while(|r| r.is_ok()).collect();
+            prop_assert_eq!(ok_full.len(), ok_raw.len());
+            prop_assert_eq!(ok_full, ok_raw);
+            prop_assert_eq!(full.last().is_some_and(|r| r.is_err()), raw.last().is_some_and(|r| r.is_err()));
+        }
     }
 
     #[test]

@@ -7,14 +7,16 @@
 //! write a staleness marker for each one that is gone.
 
 use std::collections::HashMap;
+use std::hash::{Hash, Hasher};
+use std::sync::Arc;
 
-use rustc_hash::FxHashMap;
+use rustc_hash::{FxHashMap, FxHasher};
 use tsdb::db::Db;
 use tsdb::head::SeriesRef;
 use tsdb::{Labels, LabelsBuilder, METRIC_NAME, stale_nan};
 
 use crate::error::Error;
-use crate::exposition::{Entry, Format, MetricType, ParsedSample, Parser};
+use crate::exposition::{Entry, Format, MetricType, ParsedSample, Parser, RawEntry};
 use crate::relabel;
 use crate::target::Target;
 
@@ -66,7 +68,8 @@ pub struct SeriesCache {
     report: Option<[SeriesRef; 5]>,
     key: Vec<u8>,
     /// Metadata of the last successful scrape.
-    pub metadata: HashMap<String, MetricMetadata>,
+    pub metadata: Arc<HashMap<String, MetricMetadata>>,
+    metadata_hash: u64,
 }
 
 /// Scrapes an entry may go unseen before it leaves the cache.
@@ -235,40 +238,51 @@ impl SeriesCache {
     ) -> Result<Vec<u32>, Error> {
         let settings = &target.settings;
         let mut current = Vec::with_capacity(self.previous.len());
-        let mut metadata: HashMap<String, MetricMetadata> = HashMap::new();
         let mut parser = Parser::new(text, format);
-        while let Some(entry) = parser.next() {
-            let sample = match entry? {
-                Entry::Sample(sample) => sample,
-                Entry::Help { metric, text } => {
-                    metadata_entry(&mut metadata, &metric).help = text.into_owned();
+        let mut metadata_lines: Vec<Entry<'_>> = Vec::new();
+        let mut metadata_hash = FxHasher::default();
+        while let Some(entry) = parser.next_raw() {
+            let (line, value, timestamp_ms, parsed) = match entry? {
+                RawEntry::Sample {
+                    line,
+                    series,
+                    value,
+                    timestamp_ms,
+                } => {
+                    self.key.clear();
+                    self.key.extend_from_slice(series.as_bytes());
+                    (Some(line), value, timestamp_ms, None)
+                }
+                RawEntry::Entry(Entry::Sample(sample)) => {
+                    raw_key(&mut self.key, &sample);
+                    (None, sample.value, sample.timestamp_ms, Some(sample))
+                }
+                RawEntry::Entry(Entry::Comment) => continue,
+                RawEntry::Entry(meta) => {
+                    hash_metadata(&mut metadata_hash, &meta);
+                    metadata_lines.push(meta);
                     continue;
                 }
-                Entry::Type { metric, kind } => {
-                    metadata_entry(&mut metadata, &metric).kind = kind;
-                    continue;
-                }
-                Entry::Unit { metric, unit } => {
-                    metadata_entry(&mut metadata, &metric).unit = unit.into_owned();
-                    continue;
-                }
-                Entry::Comment => continue,
             };
             outcome.samples_scraped += 1;
-            raw_key(&mut self.key, &sample);
-            let explicit = settings.honor_timestamps && sample.timestamp_ms.is_some();
+            let explicit = settings.honor_timestamps && timestamp_ms.is_some();
             let t = if explicit {
-                sample.timestamp_ms.unwrap_or(timestamp)
+                timestamp_ms.unwrap_or(timestamp)
             } else {
                 timestamp
             };
             let index = match self.index.get(self.key.as_slice()) {
                 Some(&index) => index,
                 None => {
+                    let sample = match (parsed, line) {
+                        (Some(sample), _) => sample,
+                        (None, Some(line)) => parser.parse_sample(line)?,
+                        (None, None) => continue,
+                    };
                     let series = match target_labels(&sample, target, parser.line())? {
                         Some(labels) => Some(
                             appender
-                                .append(&labels, t, sample.value)
+                                .append(&labels, t, value)
                                 .map_err(|e| Error::Scrape(format!("line {}: {e}", parser.line())))?,
                         ),
                         None => None,
@@ -298,12 +312,26 @@ impl SeriesCache {
             entry.explicit_timestamp = explicit;
             current.push(index);
             if let Some(series) = &entry.series {
-                appender.append_ref(series, t, sample.value);
+                appender.append_ref(series, t, value);
                 outcome.samples_post_relabeling += 1;
                 check_sample_limit(settings.sample_limit, outcome.samples_post_relabeling)?;
             }
         }
-        self.metadata = metadata;
+        // Metadata rarely changes: rebuild the map only when the lines differ from last time.
+        let metadata_hash = metadata_hash.finish();
+        if metadata_hash != self.metadata_hash || self.metadata.is_empty() != metadata_lines.is_empty() {
+            let mut metadata: HashMap<String, MetricMetadata> = HashMap::new();
+            for entry in metadata_lines {
+                match entry {
+                    Entry::Help { metric, text } => metadata_entry(&mut metadata, &metric).help = text.into_owned(),
+                    Entry::Type { metric, kind } => metadata_entry(&mut metadata, &metric).kind = kind,
+                    Entry::Unit { metric, unit } => metadata_entry(&mut metadata, &metric).unit = unit.into_owned(),
+                    Entry::Sample(_) | Entry::Comment => {}
+                }
+            }
+            self.metadata = Arc::new(metadata);
+            self.metadata_hash = metadata_hash;
+        }
         Ok(current)
     }
 
@@ -354,9 +382,20 @@ fn check_sample_limit(limit: usize, count: u64) -> Result<(), Error> {
     Ok(())
 }
 
-/// Length-prefixed name and labels exactly as written, so no text can make two samples share a key.
+fn hash_metadata(hasher: &mut FxHasher, entry: &Entry<'_>) {
+    match entry {
+        Entry::Help { metric, text } => (0u8, metric.as_ref(), text.as_ref()).hash(hasher),
+        Entry::Type { metric, kind } => (1u8, metric.as_ref(), *kind as u8).hash(hasher),
+        Entry::Unit { metric, unit } => (2u8, metric.as_ref(), unit.as_ref()).hash(hasher),
+        Entry::Sample(_) | Entry::Comment => {}
+    }
+}
+
+/// Length-prefixed name and labels exactly as written, so no text can make two samples share a key;
+/// the leading 0xFF (never in UTF-8) keeps these keys apart from series texts.
 fn raw_key(key: &mut Vec<u8>, sample: &ParsedSample<'_>) {
     key.clear();
+    key.push(0xFF);
     let mut push = |part: &str| {
         key.extend_from_slice(&(part.len() as u32).to_le_bytes());
         key.extend_from_slice(part.as_bytes());

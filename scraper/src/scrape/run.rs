@@ -225,7 +225,7 @@ async fn run(
                 break;
             }
         };
-        let metadata = Arc::new(returned_cache.metadata.clone());
+        let metadata = returned_cache.metadata.clone();
         cache = Some(returned_cache);
         let Ok(mut status) = status.lock() else { break };
         status.last_scrape = Some(wall);
