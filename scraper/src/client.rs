@@ -239,3 +239,73 @@ fn describe(error: &reqwest::Error) -> String {
     }
     text
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn client_settings_are_checked() {
+        assert!(build_client(&HttpSettings::default()).is_ok());
+        let insecure = HttpSettings {
+            tls: TlsSettings {
+                insecure_skip_verify: true,
+                min_version: Some("TLS13".into()),
+                ..Default::default()
+            },
+            ..Default::default()
+        };
+        assert!(build_client(&insecure).is_ok());
+        let missing_ca = HttpSettings {
+            tls: TlsSettings {
+                ca_file: Some("/nonexistent/ca.pem".into()),
+                ..Default::default()
+            },
+            ..Default::default()
+        };
+        let error = build_client(&missing_ca).expect_err("missing file");
+        assert!(
+            error.to_string().starts_with("reading ca_file /nonexistent/ca.pem"),
+            "{error}"
+        );
+        let dir = tempfile::tempdir().expect("tempdir");
+        let not_pem = dir.path().join("ca.pem");
+        std::fs::write(&not_pem, "not a certificate").expect("write");
+        let bad_ca = HttpSettings {
+            tls: TlsSettings {
+                ca_file: Some(not_pem),
+                ..Default::default()
+            },
+            ..Default::default()
+        };
+        assert!(build_client(&bad_ca).is_err());
+        let half = HttpSettings {
+            tls: TlsSettings {
+                cert_file: Some("/x.pem".into()),
+                ..Default::default()
+            },
+            ..Default::default()
+        };
+        assert_eq!(
+            build_client(&half).expect_err("needs both").to_string(),
+            "tls_config needs both cert_file and key_file"
+        );
+        let old = HttpSettings {
+            tls: TlsSettings {
+                min_version: Some("TLS10".into()),
+                ..Default::default()
+            },
+            ..Default::default()
+        };
+        assert!(build_client(&old).is_err());
+    }
+
+    #[test]
+    fn secrets_from_files_are_trimmed() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let file = dir.path().join("token");
+        std::fs::write(&file, "s3cret\n").expect("write");
+        assert_eq!(Secret::File(file).read().expect("read"), "s3cret");
+        assert!(Secret::File(dir.path().join("missing")).read().is_err());
+    }
+}
