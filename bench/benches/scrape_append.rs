@@ -51,6 +51,22 @@ fn scrape_append(c: &mut Criterion) {
             text.len()
         })
     });
+    group.bench_function("gunzip_body", |b| {
+        use std::io::{Read, Write};
+        text.clear();
+        state.next_exposition(&mut text);
+        let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+        encoder.write_all(text.as_bytes()).expect("compress");
+        let compressed = encoder.finish().expect("compress");
+        let mut out = Vec::with_capacity(text.len());
+        b.iter(|| {
+            out.clear();
+            flate2::read::GzDecoder::new(compressed.as_slice())
+                .read_to_end(&mut out)
+                .expect("decompress");
+            out.len()
+        })
+    });
     group.bench_function("parse_only", |b| {
         text.clear();
         state.next_exposition(&mut text);
