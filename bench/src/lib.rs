@@ -21,6 +21,7 @@ pub mod generator;
 pub mod load;
 pub mod procfs;
 pub mod query;
+pub mod querybench;
 pub mod report;
 pub mod scrape;
 

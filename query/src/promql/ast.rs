@@ -42,6 +42,52 @@ impl ValueType {
     }
 }
 
+/// Where an expression was written in the query: a byte range plus the 1-based line and column
+/// (in bytes) of its start, which annotations print as `(line:col)` like Prometheus.
+///
+/// Positions are metadata: any two ranges compare equal (and hash alike), so syntax trees
+/// compare by meaning. Test positions by comparing their fields. The default (line 0) means
+/// "unknown": the expression was not parsed from text.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct PosRange {
+    /// Byte offset of the first character.
+    pub start: usize,
+    /// Byte offset just past the last character.
+    pub end: usize,
+    /// 1-based line of `start`; 0 when unknown.
+    pub line: usize,
+    /// 1-based column (in bytes) of `start` within its line.
+    pub col: usize,
+}
+
+impl PosRange {
+    /// True when the range came from parsed text.
+    pub fn is_known(&self) -> bool {
+        self.line > 0
+    }
+}
+
+impl PartialEq for PosRange {
+    /// Always true: positions never make two syntax trees differ.
+    fn eq(&self, _other: &PosRange) -> bool {
+        true
+    }
+}
+
+impl Eq for PosRange {}
+
+impl std::hash::Hash for PosRange {
+    /// Hashes nothing, consistent with `eq`.
+    fn hash<H: std::hash::Hasher>(&self, _state: &mut H) {}
+}
+
+impl std::fmt::Display for PosRange {
+    /// `line:col`, the form Prometheus appends to annotations.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}:{}", self.line, self.col)
+    }
+}
+
 /// The `@` modifier of a selector or subquery.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum AtModifier {
@@ -351,6 +397,8 @@ pub enum Expr {
         grouping: Vec<String>,
         /// True for `without`.
         without: bool,
+        /// Where `param` was written (default when there is none); annotations about it cite it.
+        param_pos: PosRange,
     },
     /// A function call.
     Call {
@@ -358,6 +406,9 @@ pub enum Expr {
         func: &'static Function,
         /// The arguments, type-checked against the function's signature.
         args: Vec<Expr>,
+        /// Where each argument was written (same length as `args` when parsed; may be empty when
+        /// built by hand); annotations about an argument cite it.
+        arg_pos: Vec<PosRange>,
     },
     /// `(expr)`.
     Paren(Box<Expr>),
@@ -380,6 +431,40 @@ impl Expr {
                 }
             }
             Expr::Call { func, .. } => func.return_type,
+        }
+    }
+
+    /// Where argument `i` of a call was written; unknown when not recorded.
+    pub fn arg_pos(&self, i: usize) -> PosRange {
+        match self {
+            Expr::Call { arg_pos, .. } => arg_pos.get(i).copied().unwrap_or_default(),
+            _ => PosRange::default(),
+        }
+    }
+
+    /// Resets every recorded position to unknown, so `Debug` output compares by meaning.
+    pub fn clear_positions(&mut self) {
+        match self {
+            Expr::NumberLiteral(_) | Expr::StringLiteral(_) | Expr::VectorSelector(_) | Expr::MatrixSelector(_) => {}
+            Expr::Subquery(sq) => sq.expr.clear_positions(),
+            Expr::Unary { expr, .. } | Expr::Paren(expr) => expr.clear_positions(),
+            Expr::Binary { lhs, rhs, .. } => {
+                lhs.clear_positions();
+                rhs.clear_positions();
+            }
+            Expr::Aggregate {
+                expr, param, param_pos, ..
+            } => {
+                *param_pos = PosRange::default();
+                expr.clear_positions();
+                if let Some(p) = param {
+                    p.clear_positions();
+                }
+            }
+            Expr::Call { args, arg_pos, .. } => {
+                arg_pos.iter_mut().for_each(|p| *p = PosRange::default());
+                args.iter_mut().for_each(Expr::clear_positions);
+            }
         }
     }
 }
@@ -421,5 +506,29 @@ mod tests {
         assert_eq!(bin.value_type(), ValueType::Scalar);
         assert_eq!(Expr::StringLiteral("a".into()).value_type(), ValueType::String);
         assert_eq!(ValueType::Matrix.documented(), "range vector");
+    }
+
+    #[test]
+    fn positions_never_affect_equality() {
+        let at = |start, line, col| PosRange {
+            start,
+            end: start + 1,
+            line,
+            col,
+        };
+        assert_eq!(at(0, 1, 1), at(7, 2, 3));
+        assert_eq!(at(7, 2, 3).to_string(), "2:3");
+        assert!(!PosRange::default().is_known());
+        let call = |pos| Expr::Call {
+            func: crate::promql::functions::function("abs").expect("abs exists"),
+            args: vec![Expr::NumberLiteral(1.0)],
+            arg_pos: vec![pos],
+        };
+        let mut a = call(at(4, 1, 5));
+        assert_eq!(a, call(at(9, 3, 1)));
+        assert_eq!(a.arg_pos(0).col, 5);
+        assert!(!a.arg_pos(1).is_known());
+        a.clear_positions();
+        assert_eq!(format!("{a:?}"), format!("{:?}", call(PosRange::default())));
     }
 }

@@ -161,6 +161,18 @@ fn selectors() {
         err(r#"foo{"bar"}"#),
         r#"metric name must not be set twice: "foo" or "bar""#
     );
+    assert_eq!(
+        err(r#"foo{"bar", "baz"}"#),
+        r#"metric name must not be set twice: "foo" or "bar""#
+    );
+    // Names inside the braces may repeat (Prometheus 3): they stay plain `__name__` matchers.
+    prints(r#"{"foo", "bar"}"#, r#"{__name__="foo", __name__="bar"}"#);
+    prints(r#"{"foo", __name__=~"b.*"}"#, r#"{__name__="foo", __name__=~"b.*"}"#);
+    prints(r#"{a="b", "foo.bar"}"#, r#"{"foo.bar", a="b"}"#);
+    match ok(r#"{"foo", "bar"}"#) {
+        Expr::VectorSelector(vs) => assert_eq!((vs.name, vs.matchers.len()), (None, 2)),
+        e => panic!("not a selector: {e:?}"),
+    }
     assert!(
         err(r#"foo{a=~"(x"}"#).contains("regex"),
         "invalid regex is a parse error"
@@ -409,6 +421,40 @@ fn function_calls() {
     );
 }
 
+/// `(start, end, line, col)` of every argument position of the call or aggregation `e`.
+fn arg_positions(e: &Expr) -> Vec<(usize, usize, usize, usize)> {
+    let ps = match e {
+        Expr::Call { arg_pos, .. } => arg_pos.clone(),
+        Expr::Aggregate { param_pos, .. } => vec![*param_pos],
+        _ => Vec::new(),
+    };
+    ps.iter().map(|p| (p.start, p.end, p.line, p.col)).collect()
+}
+
+#[test]
+fn argument_positions() {
+    assert_eq!(arg_positions(&ok("rate(metric[5m])")), [(5, 15, 1, 6)]);
+    // A sign folded into a literal, parentheses and modifiers belong to the argument.
+    assert_eq!(
+        arg_positions(&ok("histogram_fraction(-Inf, (1), series offset 1m)")),
+        [(19, 23, 1, 20), (25, 28, 1, 26), (30, 46, 1, 31)]
+    );
+    // Lines and columns count bytes after the last newline; comments are skipped.
+    assert_eq!(
+        arg_positions(&ok("histogram_quantile(\n  # phi\n  0.9,\n\tx_bucket\n)")),
+        [(30, 33, 3, 3), (36, 44, 4, 2)]
+    );
+    assert_eq!(
+        arg_positions(&ok("quantile without (p) (NaN, data)")),
+        [(22, 25, 1, 23)]
+    );
+    assert_eq!(arg_positions(&ok("sum(data)")), [(0, 0, 0, 0)]);
+    // Multi-byte characters count as their UTF-8 length.
+    assert_eq!(arg_positions(&ok("abs({\"é\"=\"ü\"})")), [(4, 15, 1, 5)]);
+    // Positions never make trees differ.
+    assert_eq!(ok("rate(metric[5m])"), ok("rate(  metric[5m])"));
+}
+
 #[test]
 fn syntax_errors_and_positions() {
     let e = parse("foo + * bar").expect_err("fails");
@@ -652,7 +698,10 @@ proptest! {
     fn print_parse_round_trip(q in vector_expr()) {
         let e = parse(&q).map_err(|e| TestCaseError::fail(format!("{q:?}: {e}")))?;
         let printed = e.to_string();
-        let again = parse(&printed).map_err(|e| TestCaseError::fail(format!("{printed:?}: {e}")))?;
+        let mut again = parse(&printed).map_err(|e| TestCaseError::fail(format!("{printed:?}: {e}")))?;
+        let mut e = e;
+        again.clear_positions();
+        e.clear_positions();
         prop_assert_eq!(format!("{again:?}"), format!("{e:?}"), "{} printed as {}", q, printed);
         prop_assert_eq!(again.to_string(), printed);
     }

@@ -10,7 +10,7 @@
 use std::fmt;
 
 use super::ast::{
-    AggregateOp, AtModifier, BinaryOp, Expr, MatrixSelector, Subquery, UnaryOp, ValueType, VectorSelector,
+    AggregateOp, AtModifier, BinaryOp, Expr, MatrixSelector, PosRange, Subquery, UnaryOp, ValueType, VectorSelector,
 };
 use super::lexer::{Token, TokenKind, tokenize};
 
@@ -63,12 +63,22 @@ pub fn parse(input: &str) -> Result<Expr, ParseError> {
     if tokens.len() == 1 {
         return Err(ParseError::new(input, 0, "no expression found in input"));
     }
+    let line_starts = std::iter::once(0)
+        .chain(
+            input
+                .bytes()
+                .enumerate()
+                .filter(|&(_, b)| b == b'\n')
+                .map(|(i, _)| i + 1),
+        )
+        .collect();
     let mut p = Parser {
         input,
         tokens,
         idx: 0,
         nesting: 0,
         bypass_empty_check: false,
+        line_starts,
     };
     let node = p.binary(0)?;
     if p.kind() != &TokenKind::Eof {
@@ -95,6 +105,8 @@ pub(super) struct Parser<'a> {
     nesting: u32,
     /// Set while parsing the second argument of `info()`, whose selector may match everything.
     pub(super) bypass_empty_check: bool,
+    /// Byte offsets where each line of the input starts (the first is 0).
+    line_starts: Vec<usize>,
 }
 
 /// Words that can never start an expression.
@@ -127,6 +139,18 @@ impl<'a> Parser<'a> {
     /// True when the current token is the (case-insensitive) keyword `word`.
     pub(super) fn at_keyword(&self, word: &str) -> bool {
         self.kind() == &TokenKind::Ident && self.text().eq_ignore_ascii_case(word)
+    }
+
+    /// The position of a node: its byte range and the line and column of its start.
+    pub(super) fn pos_range(&self, node: &Node) -> PosRange {
+        let line = self.line_starts.partition_point(|&s| s <= node.start).max(1);
+        let line_start = self.line_starts.get(line - 1).copied().unwrap_or(0);
+        PosRange {
+            start: node.start,
+            end: node.end,
+            line,
+            col: node.start - line_start + 1,
+        }
     }
 
     pub(super) fn error(&self, pos: usize, message: impl Into<String>) -> ParseError {
@@ -501,30 +525,33 @@ impl<'a> Parser<'a> {
     }
 
     /// A vector selector: an optional metric name already consumed, then optional `{…}`.
+    ///
+    /// Like Prometheus 3, a name outside the braces may not be repeated by any `__name__` matcher
+    /// inside them, but names inside them (quoted, or `__name__` matchers) may repeat. A single
+    /// quoted name inside the braces with no other `__name__` matcher counts as the metric name.
     fn selector(&mut self, name: Option<String>, start: usize, bypass: bool) -> PResult<Node> {
         let mut end = self.tokens[self.idx.saturating_sub(1)].end;
         let mut matchers = Vec::new();
-        let mut inner_name: Option<String> = None;
+        let mut inner_names = Vec::new();
         if self.kind() == &TokenKind::LBrace {
             self.bump();
-            end = self.label_matchers(&mut matchers, &mut inner_name)?;
+            end = self.label_matchers(&mut matchers, &mut inner_names)?;
         }
-        let name = match (name, inner_name) {
-            (Some(outer), Some(inner)) => {
-                return Err(self.error(
-                    start,
-                    format!("metric name must not be set twice: {outer:?} or {inner:?}"),
-                ));
+        let name_matchers = matchers.iter().filter(|m| m.name() == tsdb::METRIC_NAME).count();
+        let name = match (name, inner_names.as_slice()) {
+            (Some(outer), _) => {
+                if let Some(m) = matchers.iter().find(|m| m.name() == tsdb::METRIC_NAME) {
+                    return Err(self.error(
+                        start,
+                        format!("metric name must not be set twice: {outer:?} or {:?}", m.value()),
+                    ));
+                }
+                Some(outer)
             }
-            (a, b) => a.or(b),
+            (None, &[i]) if name_matchers == 1 => Some(matchers.remove(i).value().to_string()),
+            (None, _) => None,
         };
         if let Some(n) = &name {
-            if let Some(m) = matchers.iter().find(|m| m.name() == tsdb::METRIC_NAME) {
-                return Err(self.error(
-                    start,
-                    format!("metric name must not be set twice: {n:?} or {:?}", m.value()),
-                ));
-            }
             let m = tsdb::Matcher::new(tsdb::MatchType::Equal, tsdb::METRIC_NAME, n.as_str())
                 .map_err(|e| self.error(start, e.to_string()))?;
             matchers.push(m);

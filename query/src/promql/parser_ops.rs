@@ -243,12 +243,14 @@ impl Parser<'_> {
             }
         }
         let height = expr.height.max(param.as_ref().map_or(0, |p| p.height)) + 1;
+        let param_pos = param.as_ref().map(|p| self.pos_range(p)).unwrap_or_default();
         let agg = Expr::Aggregate {
             op,
             expr: Box::new(expr.expr),
             param: param.map(|p| Box::new(p.expr)),
             grouping,
             without,
+            param_pos,
         };
         self.node(agg, start, end, height)
     }
@@ -311,16 +313,18 @@ impl Parser<'_> {
             }
         }
         let height = args.iter().map(|a| a.height).max().unwrap_or(0) + 1;
+        let arg_pos = args.iter().map(|a| self.pos_range(a)).collect();
         let expr = Expr::Call {
             func,
             args: args.into_iter().map(|a| a.expr).collect(),
+            arg_pos,
         };
         self.node(expr, start, end, height)
     }
 
     /// The inside of `{…}` after `{`; returns the end offset of `}`. A lone quoted string is a
-    /// metric name, stored in `name`.
-    pub(super) fn label_matchers(&mut self, matchers: &mut Vec<Matcher>, name: &mut Option<String>) -> PResult<usize> {
+    /// metric name: it becomes a `__name__="…"` matcher in place, and its index goes to `names`.
+    pub(super) fn label_matchers(&mut self, matchers: &mut Vec<Matcher>, names: &mut Vec<usize>) -> PResult<usize> {
         loop {
             let label_start = self.tok().start;
             let label = match self.kind().clone() {
@@ -341,11 +345,10 @@ impl Parser<'_> {
             };
             match match_type {
                 None => {
-                    if let Some(prev) = name.as_ref() {
-                        let msg = format!("metric name must not be set twice: {prev:?} or {label:?}");
-                        return Err(self.error(label_start, msg));
-                    }
-                    *name = Some(label);
+                    let m = Matcher::new(MatchType::Equal, tsdb::METRIC_NAME, label)
+                        .map_err(|e| self.error(label_start, e.to_string()))?;
+                    names.push(matchers.len());
+                    matchers.push(m);
                 }
                 Some(mt) => {
                     self.bump();

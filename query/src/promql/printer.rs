@@ -259,6 +259,7 @@ impl Display for Expr {
                 param,
                 grouping,
                 without,
+                ..
             } => {
                 f.write_str(op.as_str())?;
                 if *without || !grouping.is_empty() {
@@ -272,7 +273,7 @@ impl Display for Expr {
                 }
                 write!(f, "{expr})")
             }
-            Expr::Call { func, args } => {
+            Expr::Call { func, args, .. } => {
                 write!(f, "{}(", func.name)?;
                 for (i, a) in args.iter().enumerate() {
                     if i > 0 {

@@ -26,20 +26,69 @@ fn group_labels(labels: &Labels, grouping: &[String], without: bool) -> Labels {
 }
 
 /// Splits `input` into groups, in order of first appearance.
+#[cfg(test)]
 fn groups(input: Vec<Elem>, grouping: &[String], without: bool) -> Vec<(Labels, Vec<Elem>)> {
-    let mut index: HashMap<Labels, usize> = HashMap::new();
-    let mut out: Vec<(Labels, Vec<Elem>)> = Vec::new();
-    for e in input {
-        let key = group_labels(&e.labels, grouping, without);
-        match index.get(&key) {
-            Some(&i) => out[i].1.push(e),
+    GroupCache::default().split(input, grouping, without)
+}
+
+/// The groups of one aggregation, kept across the steps of a query: steps usually see the same
+/// input series in the same order, so an element whose labels equal those at its position in
+/// the previous step reuses that element's group without building and hashing its group labels.
+#[derive(Debug, Default)]
+pub(super) struct GroupCache {
+    /// The input labels at each position of the previous step, with their group.
+    last: Vec<(Labels, usize)>,
+    /// Group labels by group number.
+    labels: Vec<Labels>,
+    /// Group number by group labels.
+    index: HashMap<Labels, usize>,
+}
+
+impl GroupCache {
+    /// The group number of the element at `pos` with `labels`.
+    fn group_of(&mut self, pos: usize, labels: &Labels, grouping: &[String], without: bool) -> usize {
+        if let Some((seen, g)) = self.last.get(pos)
+            && seen == labels
+        {
+            return *g;
+        }
+        let key = group_labels(labels, grouping, without);
+        let g = match self.index.get(&key) {
+            Some(&g) => g,
             None => {
-                index.insert(key.clone(), out.len());
-                out.push((key, vec![e]));
+                self.index.insert(key.clone(), self.labels.len());
+                self.labels.push(key);
+                self.labels.len() - 1
+            }
+        };
+        let entry = (labels.clone(), g);
+        match self.last.get_mut(pos) {
+            Some(slot) => *slot = entry,
+            None => self.last.push(entry),
+        }
+        g
+    }
+
+    /// Splits `input` into groups, in order of first appearance.
+    pub(super) fn split(&mut self, input: Vec<Elem>, grouping: &[String], without: bool) -> Vec<(Labels, Vec<Elem>)> {
+        // The output position of each group number in this step.
+        let mut slots: Vec<usize> = vec![usize::MAX; self.labels.len()];
+        let mut out: Vec<(Labels, Vec<Elem>)> = Vec::new();
+        for (pos, e) in input.into_iter().enumerate() {
+            let g = self.group_of(pos, &e.labels, grouping, without);
+            if g >= slots.len() {
+                slots.resize(g + 1, usize::MAX);
+            }
+            match slots[g] {
+                usize::MAX => {
+                    slots[g] = out.len();
+                    out.push((self.labels[g].clone(), vec![e]));
+                }
+                i => out[i].1.push(e),
             }
         }
+        out
     }
-    out
 }
 
 fn param_scalar(param: Option<Val>) -> Result<f64, Error> {
@@ -68,9 +117,27 @@ pub(super) fn format_value(v: f64) -> String {
     }
 }
 
-/// Evaluates `op [by|without (grouping)] ([param,] input)`.
+/// Evaluates `op [by|without (grouping)] ([param,] input)`; `node` identifies the aggregation
+/// in the query (its groups are remembered across steps).
+#[allow(clippy::too_many_arguments)]
 pub(super) fn eval(
     ev: &mut Evaluator<'_>,
+    node: usize,
+    op: AggregateOp,
+    param: Option<Val>,
+    input: Vec<Elem>,
+    grouping: &[String],
+    without: bool,
+) -> Result<Val, Error> {
+    let mut cache = ev.groups.remove(&node).unwrap_or_default();
+    let out = eval_with(ev, &mut cache, op, param, input, grouping, without);
+    ev.groups.insert(node, cache);
+    out
+}
+
+fn eval_with(
+    ev: &mut Evaluator<'_>,
+    cache: &mut GroupCache,
     op: AggregateOp,
     param: Option<Val>,
     input: Vec<Elem>,
@@ -87,7 +154,8 @@ pub(super) fn eval(
                 return Ok(Val::Vector(Vec::new()));
             }
             let k = if k >= usize::MAX as f64 { usize::MAX } else { k as usize };
-            groups(input, grouping, without)
+            cache
+                .split(input, grouping, without)
                 .into_iter()
                 .flat_map(|(_, g)| select_k(op, g, k))
                 .collect()
@@ -148,7 +216,8 @@ pub(super) fn eval(
             if !(0.0..=1.0).contains(&phi) {
                 ev.warn(format!("quantile value should be between 0 and 1, got {}", go_g(phi)));
             }
-            groups(input, grouping, without)
+            cache
+                .split(input, grouping, without)
                 .into_iter()
                 .map(|(labels, g)| {
                     let mut values: Vec<f64> = g.iter().map(|e| e.v).collect();
@@ -160,7 +229,8 @@ pub(super) fn eval(
                 })
                 .collect()
         }
-        _ => groups(input, grouping, without)
+        _ => cache
+            .split(input, grouping, without)
             .into_iter()
             .map(|(labels, g)| Elem {
                 labels,
@@ -349,6 +419,25 @@ mod tests {
         assert_eq!(simple(AggregateOp::Count, &wo[1].1), 2.0);
         assert_eq!(simple(AggregateOp::Stddev, &by[0].1), 1.0);
         assert_eq!(simple(AggregateOp::Avg, &by[0].1), 2.0);
+    }
+
+    #[test]
+    fn group_cache_across_steps_matches_fresh_grouping() {
+        let job = ["job".to_string()];
+        let mut cache = GroupCache::default();
+        let steps = [
+            data(),
+            data().into_iter().rev().collect::<Vec<_>>(),
+            data()[1..].to_vec(),
+            vec![el(&[("__name__", "r"), ("job", "web"), ("i", "0")], 2.0)],
+            data(),
+        ];
+        for step in steps {
+            let cached = cache.split(step.clone(), &job, false);
+            // Debug output: NaN values compare unequal.
+            assert_eq!(format!("{cached:?}"), format!("{:?}", groups(step, &job, false)));
+        }
+        assert_eq!(cache.labels.len(), 3);
     }
 
     #[test]

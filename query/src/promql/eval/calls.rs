@@ -9,7 +9,7 @@ use super::engine::{Elem, Evaluator, Val};
 use super::math_fns::{self as m};
 use super::{histogram, label_calls, range_calls, selectors};
 use crate::error::Error;
-use crate::promql::ast::{Expr, VectorSelector};
+use crate::promql::ast::{Expr, PosRange, VectorSelector};
 use crate::promql::functions::Function;
 
 fn unwrap_parens(mut e: &Expr) -> &Expr {
@@ -19,8 +19,30 @@ fn unwrap_parens(mut e: &Expr) -> &Expr {
     e
 }
 
-/// Evaluates `func(args…)` at `t`.
-pub(super) fn eval(ev: &mut Evaluator<'_>, func: &'static Function, args: &[Expr], t: i64) -> Result<Val, Error> {
+/// Evaluates `func(args…)` at `t`; `arg_pos` gives where each argument was written.
+///
+/// While the function runs, its annotations cite its first argument (what Prometheus cites for
+/// `rate`'s counter info and `quantile_over_time`'s φ warning) unless they name another.
+pub(super) fn eval(
+    ev: &mut Evaluator<'_>,
+    func: &'static Function,
+    args: &[Expr],
+    arg_pos: &[PosRange],
+    t: i64,
+) -> Result<Val, Error> {
+    let prev = ev.cite(arg_pos.first().copied().unwrap_or_default());
+    let out = dispatch(ev, func, args, arg_pos, t);
+    ev.cite(prev);
+    out
+}
+
+fn dispatch(
+    ev: &mut Evaluator<'_>,
+    func: &'static Function,
+    args: &[Expr],
+    arg_pos: &[PosRange],
+    t: i64,
+) -> Result<Val, Error> {
     let name = func.name;
     let secs = t as f64 / 1000.0;
     match name {
@@ -71,7 +93,7 @@ pub(super) fn eval(ev: &mut Evaluator<'_>, func: &'static Function, args: &[Expr
             return label_calls::eval(ev, name, args, t);
         }
         "histogram_quantile" | "histogram_fraction" | "histogram_quantiles" => {
-            return histogram::eval(ev, name, args, t);
+            return histogram::eval(ev, name, args, arg_pos, t);
         }
         "info" => return super::info::eval(ev, args, t),
         "start_timestamp" => {

@@ -3,9 +3,17 @@
 //!
 //! Evaluation walks the syntax tree once per step with [`Evaluator::eval`]. Every selector's
 //! series are read from storage once, before the first step, for the whole time span the query
-//! needs (see [`super::selectors::preload`]); steps then only slice those samples.
+//! needs (see [`super::selectors::preload`]); steps then only slice those samples, each
+//! selector remembering per series where the previous step's window lay.
+//!
+//! A range query with enough work runs its steps in consecutive slices on several threads,
+//! each with its own [`Evaluator`] over the shared loaded series. Within a slice, a range
+//! function of a range selector is computed for all of the slice's steps at once, series by
+//! series (see `range_calls::Column`), and aggregations keep their groups across steps.
 
+use std::cell::RefCell;
 use std::collections::HashMap;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use tsdb::Labels;
@@ -13,7 +21,7 @@ use tsdb::Labels;
 use super::selectors::{self, Loaded};
 use super::value::{InstantSample, QueryResult, Series, Storage, Value};
 use crate::error::Error;
-use crate::promql::ast::{AtModifier, Expr, ValueType};
+use crate::promql::ast::{AtModifier, Expr, PosRange, ValueType};
 
 /// Limits and defaults of the engine.
 #[derive(Debug, Clone, PartialEq)]
@@ -151,45 +159,222 @@ impl Engine {
             )));
         }
         let mut ev = Evaluator::new(storage, &self.options, expr, start, end, step, lookback)?;
-        let mut index: HashMap<Labels, usize> = HashMap::new();
-        let mut out: Vec<Series> = Vec::new();
-        let mut points = 0usize;
-        let mut t = start;
-        while t <= end {
-            ev.check_deadline()?;
-            ev.current_samples = points;
-            let step_out: Vec<(Labels, f64)> = match ev.eval(expr, t)? {
-                Val::Scalar(v) => vec![(Labels::empty(), v)],
-                Val::Vector(vec) => finish_vector(vec)?,
-                Val::Str(_) | Val::Matrix(_) => {
-                    return Err(Error::Execution("range query step did not return a vector".into()));
-                }
-            };
-            for (labels, v) in step_out {
-                points += 1;
-                if points > self.options.max_samples {
-                    return Err(Error::TooManySamples("query execution".into()));
-                }
-                let i = match index.get(&labels) {
-                    Some(&i) => i,
-                    None => {
-                        index.insert(labels.clone(), out.len());
-                        out.push(Series {
-                            labels,
-                            samples: Vec::new(),
-                        });
-                        out.len() - 1
-                    }
-                };
-                out[i].samples.push(tsdb::Sample::new(t, v));
-            }
-            t = match t.checked_add(step) {
-                Some(next) => next,
-                None => break,
-            };
+        let steps = StepRange { start, end, step };
+        let threads = worker_count(&ev, steps.count());
+        if threads > 1
+            && let Some(out) = range_parallel(&mut ev, expr, steps, threads)
+        {
+            return Ok(ev.into_result(Value::Matrix(out)));
         }
+        let mut col = Collector::default();
+        let times: Vec<i64> = steps.times().collect();
+        ev.run_steps(expr, &times, &mut col)?;
+        Ok(ev.into_result(Value::Matrix(col.finish())))
+    }
+}
+
+/// The evaluation times of a range query.
+#[derive(Debug, Clone, Copy)]
+struct StepRange {
+    start: i64,
+    end: i64,
+    step: i64,
+}
+
+impl StepRange {
+    /// Every evaluation time, in order.
+    fn times(self) -> impl Iterator<Item = i64> {
+        let StepRange { start, end, step } = self;
+        std::iter::successors(Some(start), move |t| t.checked_add(step)).take_while(move |t| *t <= end)
+    }
+
+    /// The number of evaluation times.
+    fn count(self) -> usize {
+        usize::try_from((self.end - self.start) / self.step).map_or(usize::MAX, |n| n.saturating_add(1))
+    }
+}
+
+/// Steps × loaded series below which a range query runs on one thread.
+const PARALLEL_MIN_WORK: usize = 20_000;
+
+/// How many threads evaluate the steps of a range query: one unless there is enough work.
+fn worker_count(ev: &Evaluator<'_>, steps: usize) -> usize {
+    let series: usize = ev.data.values().map(Vec::len).sum();
+    if steps < 4 || steps.saturating_mul(series.max(1)) < PARALLEL_MIN_WORK {
+        return 1;
+    }
+    std::thread::available_parallelism()
+        .map_or(1, |n| n.get())
+        .min(8)
+        .min(steps / 2)
+}
+
+/// Evaluates the steps in `threads` consecutive slices at once, each slice on its own forked
+/// [`Evaluator`], and joins the slices' series. Returns `None` when a slice failed or the slices
+/// together break the sample limit; the caller then evaluates sequentially, which reports the
+/// same error the sequential evaluation always would.
+fn range_parallel(ev: &mut Evaluator<'_>, expr: &Expr, steps: StepRange, threads: usize) -> Option<Vec<Series>> {
+    let times: Vec<i64> = steps.times().collect();
+    let per = times.len().div_ceil(threads);
+    let slices: Vec<&[i64]> = times.chunks(per.max(1)).collect();
+    let forks: Vec<Evaluator<'_>> = slices.iter().skip(1).map(|_| ev.fork()).collect();
+    let (first, rest) = slices.split_first()?;
+    let results = std::thread::scope(|scope| {
+        let handles: Vec<_> = rest
+            .iter()
+            .zip(forks)
+            .map(|(slice, mut fork)| {
+                scope.spawn(move || {
+                    let mut col = Collector::default();
+                    let ok = fork.run_steps(expr, slice, &mut col).is_ok();
+                    (ok, col, fork)
+                })
+            })
+            .collect();
+        let mut col = Collector::default();
+        let ok = ev.run_steps(expr, first, &mut col).is_ok();
+        let mut results = vec![(ok, col, None)];
+        for h in handles {
+            match h.join() {
+                Ok((ok, col, fork)) => results.push((ok, col, Some(fork))),
+                Err(_) => results.push((false, Collector::default(), None)),
+            }
+        }
+        results
+    });
+    let mut merged: Option<Collector> = None;
+    let mut forks = Vec::new();
+    for (ok, col, fork) in results {
+        if !ok {
+            return None;
+        }
+        merged = Some(match merged {
+            None => col,
+            Some(mut acc) => {
+                // Points held before this slice's steps, as the sequential evaluation counts them.
+                if acc.points.saturating_add(col.peak) > ev.opts.max_samples {
+                    return None;
+                }
+                acc.append(col);
+                acc
+            }
+        });
+        forks.extend(fork);
+    }
+    for fork in forks {
+        ev.absorb_annotations(fork);
+    }
+    Some(merged?.finish())
+}
+
+/// Gathers the step results of a range query into series.
+///
+/// Steps usually return the same series in the same order, so each element is first compared
+/// with the series the element at its position went to in the previous step (`last`), which
+/// spares hashing its labels and removing `__name__` again.
+#[derive(Default)]
+struct Collector {
+    /// The output series (labels final, without `__name__` when it was dropped).
+    out: Vec<Series>,
+    /// The labels and `drop_name` flag of the element that last fed each output series.
+    sources: Vec<(Labels, bool)>,
+    /// Output series by final labels.
+    index: HashMap<Labels, usize>,
+    /// The step number that last fed each output series (duplicate detection).
+    stamp: Vec<usize>,
+    /// The output series of each position of the previous step.
+    last: Vec<usize>,
+    /// Steps gathered so far.
+    steps: usize,
+    /// Points gathered so far.
+    points: usize,
+    /// The most samples any step held, counting only this collector's earlier points.
+    peak: usize,
+}
+
+impl Collector {
+    /// The output series of an element, created when new.
+    fn resolve(&mut self, pos: usize, labels: Labels, drop: bool) -> usize {
+        if let Some(&j) = self.last.get(pos)
+            && let Some(src) = self.sources.get(j)
+            && src.1 == drop
+            && src.0 == labels
+        {
+            return j;
+        }
+        let fin = if drop { drop_name(&labels) } else { labels.clone() };
+        let j = match self.index.get(&fin) {
+            Some(&j) => j,
+            None => {
+                self.index.insert(fin.clone(), self.out.len());
+                self.out.push(Series {
+                    labels: fin,
+                    samples: Vec::new(),
+                });
+                self.sources.push((Labels::empty(), false));
+                self.stamp.push(usize::MAX);
+                self.out.len() - 1
+            }
+        };
+        self.sources[j] = (labels, drop);
+        j
+    }
+
+    /// Adds one step's result at `t`; fails on duplicate label sets or too many points.
+    fn add(&mut self, t: i64, result: Val, max_samples: usize) -> Result<(), Error> {
+        let step = self.steps;
+        self.steps += 1;
+        let elems: Vec<(Labels, bool, f64)> = match result {
+            Val::Scalar(v) => vec![(Labels::empty(), false, v)],
+            Val::Vector(vec) => vec.into_iter().map(|e| (e.labels, e.drop_name, e.v)).collect(),
+            Val::Str(_) | Val::Matrix(_) => {
+                return Err(Error::Execution("range query step did not return a vector".into()));
+            }
+        };
+        let mut targets = Vec::with_capacity(elems.len());
+        for (pos, (labels, drop, v)) in elems.into_iter().enumerate() {
+            let j = self.resolve(pos, labels, drop);
+            if self.stamp[j] == step {
+                return Err(Error::Execution(
+                    "vector cannot contain metrics with the same labelset".into(),
+                ));
+            }
+            self.stamp[j] = step;
+            targets.push((j, v));
+        }
+        self.last.clear();
+        self.last.extend(targets.iter().map(|x| x.0));
+        for (j, v) in targets {
+            self.points += 1;
+            if self.points > max_samples {
+                return Err(Error::TooManySamples("query execution".into()));
+            }
+            self.out[j].samples.push(tsdb::Sample::new(t, v));
+        }
+        self.peak = self.peak.max(self.points);
+        Ok(())
+    }
+
+    /// Appends the series of `later`, whose steps all come after this collector's.
+    fn append(&mut self, later: Collector) {
+        self.peak = self.peak.max(self.points.saturating_add(later.peak));
+        self.points = self.points.saturating_add(later.points);
+        for s in later.out {
+            match self.index.get(&s.labels) {
+                Some(&j) => self.out[j].samples.extend(s.samples),
+                None => {
+                    self.index.insert(s.labels.clone(), self.out.len());
+                    self.out.push(s);
+                }
+            }
+        }
+    }
+
+    /// The series, sorted by labels.
+    fn finish(self) -> Vec<Series> {
+        let mut out = self.out;
         out.sort_by(|a, b| a.labels.cmp(&b.labels));
-        Ok(ev.into_result(Value::Matrix(out)))
+        out
     }
 }
 
@@ -271,7 +456,17 @@ pub(super) struct Evaluator<'a> {
     pub end: i64,
     pub step: i64,
     /// Series read for each selector, keyed by the selector node's address.
-    pub data: HashMap<usize, Vec<Loaded>>,
+    pub data: Arc<HashMap<usize, Vec<Loaded>>>,
+    /// Per selector (same keys as `data`) and series, where the previous step's window started
+    /// and ended (see [`selectors::seek`]).
+    pub cursors: RefCell<HashMap<usize, Vec<[usize; 2]>>>,
+    /// The evaluation times `(first, last, step)` of the range query steps this evaluator runs.
+    pub grid: Option<(i64, i64, i64)>,
+    /// Range functions of range selectors evaluated at every time of `grid` at once, keyed like
+    /// `data` (`None`: not possible for that selector).
+    pub columns: HashMap<usize, Option<super::range_calls::Column>>,
+    /// The groups of each aggregation, keyed by the address of its argument expression.
+    pub groups: HashMap<usize, super::aggregate::GroupCache>,
     deadline: Instant,
     /// Samples held by the current step.
     pub current_samples: usize,
@@ -279,6 +474,9 @@ pub(super) struct Evaluator<'a> {
     pub regexes: HashMap<String, regex::Regex>,
     warnings: Vec<String>,
     infos: Vec<String>,
+    /// The argument that [`Evaluator::warn`] and [`Evaluator::info`] cite: set by the caller of a
+    /// function for the duration of its evaluation (see [`Evaluator::cite`]).
+    cited: PosRange,
 }
 
 impl<'a> Evaluator<'a> {
@@ -298,15 +496,72 @@ impl<'a> Evaluator<'a> {
             start,
             end,
             step,
-            data: HashMap::new(),
+            data: Arc::new(HashMap::new()),
+            cursors: RefCell::new(HashMap::new()),
+            grid: None,
+            columns: HashMap::new(),
+            groups: HashMap::new(),
             deadline: Instant::now() + opts.timeout,
             current_samples: 0,
             regexes: HashMap::new(),
             warnings: Vec::new(),
             infos: Vec::new(),
+            cited: PosRange::default(),
         };
         selectors::preload(&mut ev, storage, expr, start, end)?;
         Ok(ev)
+    }
+
+    /// A second evaluator of the same query over the same loaded series, for another thread.
+    fn fork(&self) -> Evaluator<'a> {
+        Evaluator {
+            opts: self.opts,
+            lookback: self.lookback,
+            start: self.start,
+            end: self.end,
+            step: self.step,
+            data: Arc::clone(&self.data),
+            cursors: RefCell::new(HashMap::new()),
+            grid: None,
+            columns: HashMap::new(),
+            groups: HashMap::new(),
+            deadline: self.deadline,
+            current_samples: 0,
+            regexes: HashMap::new(),
+            warnings: Vec::new(),
+            infos: Vec::new(),
+            cited: self.cited,
+        }
+    }
+
+    /// Adds the annotations of a fork that evaluated later steps, as if evaluated here.
+    fn absorb_annotations(&mut self, fork: Evaluator<'_>) {
+        for w in fork.warnings {
+            if !self.warnings.contains(&w) {
+                self.warnings.push(w);
+            }
+        }
+        for i in fork.infos {
+            if !self.infos.contains(&i) {
+                self.infos.push(i);
+            }
+        }
+    }
+
+    /// Evaluates `expr` at each of `times` (increasing) into `col`.
+    fn run_steps(&mut self, expr: &Expr, times: &[i64], col: &mut Collector) -> Result<(), Error> {
+        self.grid = match (times.first(), times.last()) {
+            (Some(&first), Some(&last)) if self.step > 0 => Some((first, last, self.step)),
+            _ => None,
+        };
+        for &t in times {
+            self.check_deadline()?;
+            self.current_samples = col.points;
+            let result = self.eval(expr, t)?;
+            col.peak = col.peak.max(self.current_samples);
+            col.add(t, result, self.opts.max_samples)?;
+        }
+        Ok(())
     }
 
     fn into_result(self, value: Value) -> QueryResult {
@@ -334,17 +589,33 @@ impl<'a> Evaluator<'a> {
         Ok(())
     }
 
-    /// Records a `PromQL warning: …` annotation (once).
+    /// Makes `pos` the position that [`Evaluator::warn`] and [`Evaluator::info`] cite; returns
+    /// the previous one, which the caller restores when the function is evaluated.
+    pub fn cite(&mut self, pos: PosRange) -> PosRange {
+        std::mem::replace(&mut self.cited, pos)
+    }
+
+    /// Records a `PromQL warning: …` annotation (once) citing the current argument.
     pub fn warn(&mut self, msg: String) {
-        let msg = format!("PromQL warning: {msg}");
+        self.warn_at(self.cited, msg);
+    }
+
+    /// Records a `PromQL info: …` annotation (once) citing the current argument.
+    pub fn info(&mut self, msg: String) {
+        self.info_at(self.cited, msg);
+    }
+
+    /// Records a `PromQL warning: … (line:col)` annotation (once) about the expression at `pos`.
+    pub fn warn_at(&mut self, pos: PosRange, msg: String) {
+        let msg = annotation("PromQL warning", pos, &msg);
         if !self.warnings.contains(&msg) {
             self.warnings.push(msg);
         }
     }
 
-    /// Records a `PromQL info: …` annotation (once).
-    pub fn info(&mut self, msg: String) {
-        let msg = format!("PromQL info: {msg}");
+    /// Records a `PromQL info: … (line:col)` annotation (once) about the expression at `pos`.
+    pub fn info_at(&mut self, pos: PosRange, msg: String) {
+        let msg = annotation("PromQL info", pos, &msg);
         if !self.infos.contains(&msg) {
             self.infos.push(msg);
         }
@@ -410,6 +681,7 @@ impl<'a> Evaluator<'a> {
                 param,
                 grouping,
                 without,
+                param_pos,
             } => {
                 let param = match param {
                     Some(p) => Some(self.eval(p, t)?),
@@ -418,9 +690,13 @@ impl<'a> Evaluator<'a> {
                 let Val::Vector(input) = self.eval(expr, t)? else {
                     return Err(Error::Execution("aggregation over a non-vector".into()));
                 };
-                super::aggregate::eval(self, *op, param, input, grouping, *without)
+                let prev = self.cite(*param_pos);
+                let node = std::ptr::from_ref::<Expr>(expr) as usize;
+                let out = super::aggregate::eval(self, node, *op, param, input, grouping, *without);
+                self.cite(prev);
+                out
             }
-            Expr::Call { func, args } => super::calls::eval(self, func, args, t),
+            Expr::Call { func, args, arg_pos } => super::calls::eval(self, func, args, arg_pos, t),
         }
     }
 
@@ -449,6 +725,15 @@ impl<'a> Evaluator<'a> {
     }
 }
 
+/// `kind: msg (line:col)` like Prometheus's annotations; without the suffix when `pos` is unknown.
+fn annotation(kind: &str, pos: PosRange, msg: &str) -> String {
+    if pos.is_known() {
+        format!("{kind}: {msg} ({pos})")
+    } else {
+        format!("{kind}: {msg}")
+    }
+}
+
 /// Formats a float like Go's `%g` for the common cases used in annotations.
 pub(super) fn go_g(v: f64) -> String {
     if v.is_nan() {
@@ -459,5 +744,146 @@ pub(super) fn go_g(v: f64) -> String {
         "-Inf".into()
     } else {
         format!("{v}")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::promql::eval::MemoryStorage;
+    use crate::promql::parser::parse;
+
+    /// 300 series (some counters with resets, gaps and staleness markers) over 2 h at 15 s.
+    fn storage() -> MemoryStorage {
+        let mut series: Vec<Series> = (0..300)
+            .map(|i: i64| {
+                let labels = Labels::new([
+                    ("__name__", if i % 3 == 0 { "x_total" } else { "x" }),
+                    ("job", &format!("job-{}", i % 4)),
+                    ("instance", &format!("i-{i}")),
+                ])
+                .expect("valid labels");
+                let samples = (0..480i64)
+                    .filter(|k| (k + i) % 97 > 10)
+                    .map(|k| {
+                        let v = if (k + i) % 53 == 0 {
+                            tsdb::stale_nan()
+                        } else {
+                            ((k * (i % 7 + 1)) % 400) as f64
+                        };
+                        tsdb::Sample::new(k * 15_000 + i % 5, v)
+                    })
+                    .collect();
+                Series { labels, samples }
+            })
+            .collect();
+        series.sort_by(|a, b| a.labels.cmp(&b.labels));
+        MemoryStorage { series }
+    }
+
+    /// Range queries (parallel steps, columns, the step collector) give exactly what instant
+    /// queries at each step give.
+    #[test]
+    fn range_query_matches_instant_queries() {
+        let storage = storage();
+        let engine = Engine::default();
+        let (start, end, step) = (600_000, 7_200_000, 17_000);
+        let queries = [
+            "rate(x[5m])",
+            "sum by (job) (rate(x_total[5m]))",
+            "count_over_time(x[1h])",
+            "max_over_time(x[10m] offset 3m)",
+            "topk(3, x)",
+            "count by (job) (x)",
+            "rate(x[5m] @ 3600)",
+            "avg_over_time(rate(x[5m])[15m:1m])",
+        ];
+        for q in queries {
+            let expr = parse(q).expect("valid query");
+            let steps = StepRange { start, end, step };
+            let ev = Evaluator::new(&storage, engine.options(), &expr, start, end, step, None).expect("loads");
+            if std::thread::available_parallelism().map_or(1, |n| n.get()) > 1 {
+                assert!(worker_count(&ev, steps.count()) > 1, "{q}: runs on one thread");
+            }
+            let range = engine
+                .range(&storage, &expr, start, end, step, None)
+                .expect("range query");
+            let mut expected: HashMap<Labels, Vec<tsdb::Sample>> = HashMap::new();
+            let mut infos = Vec::new();
+            // Every fifth step (instant queries are slow in debug builds).
+            let checked: Vec<i64> = steps.times().step_by(5).collect();
+            for &t in &checked {
+                let r = engine.instant(&storage, &expr, t, None).expect("instant query");
+                for i in r.infos {
+                    if !infos.contains(&i) {
+                        infos.push(i);
+                    }
+                }
+                let Value::Vector(v) = r.value else {
+                    panic!("{q}: not a vector")
+                };
+                for s in v {
+                    expected.entry(s.labels).or_default().push(tsdb::Sample::new(t, s.v));
+                }
+            }
+            let Value::Matrix(got) = range.value else {
+                panic!("{q}: not a matrix")
+            };
+            let got: Vec<Series> = got
+                .into_iter()
+                .map(|mut s| {
+                    s.samples.retain(|x| checked.contains(&x.t));
+                    s
+                })
+                .filter(|s| !s.samples.is_empty())
+                .collect();
+            assert_eq!(got.len(), expected.len(), "{q}");
+            for s in got {
+                let want = &expected[&s.labels];
+                assert_eq!(s.samples.len(), want.len(), "{q} {}", s.labels);
+                for (a, b) in s.samples.iter().zip(want) {
+                    assert_eq!(a.t, b.t, "{q}");
+                    assert!(
+                        a.v == b.v || (a.v.is_nan() && b.v.is_nan()),
+                        "{q} {} {a:?} {b:?}",
+                        s.labels
+                    );
+                }
+            }
+            // Infos of the unchecked steps are missing from `infos`; every series has one here.
+            assert_eq!(range.infos, infos, "{q}");
+        }
+    }
+
+    /// The sample limit fails a range query evaluated on several threads like a sequential one.
+    #[test]
+    fn parallel_range_query_keeps_the_sample_limit() {
+        let storage = storage();
+        // About 200 points per step over 441 steps: each half of the steps stays below 60 000
+        // points, both together do not.
+        let expr = parse("x").expect("valid query");
+        let limited = |max_samples| {
+            Engine::new(EngineOptions {
+                max_samples,
+                ..EngineOptions::default()
+            })
+        };
+        let err = limited(60_000)
+            .range(&storage, &expr, 600_000, 7_200_000, 15_000, None)
+            .expect_err("too many samples");
+        assert!(matches!(err, Error::TooManySamples(_)), "{err:?}");
+        let ok = limited(200_000).range(&storage, &expr, 600_000, 7_200_000, 15_000, None);
+        assert!(ok.is_ok());
+    }
+
+    #[test]
+    fn step_range_times() {
+        let steps = StepRange {
+            start: 0,
+            end: 50,
+            step: 20,
+        };
+        assert_eq!(steps.times().collect::<Vec<_>>(), vec![0, 20, 40]);
+        assert_eq!(steps.count(), 3);
     }
 }

@@ -92,7 +92,34 @@ fn rate_of_non_counter_name_gives_info() {
     let r = instant(&st, "rate(temp[5m])", 2 * M).expect("runs");
     assert_eq!(
         r.infos,
-        vec!["PromQL info: metric might not be a counter, name does not end in _total/_sum/_count/_bucket: \"temp\""]
+        vec![
+            "PromQL info: metric might not be a counter, name does not end in _total/_sum/_count/_bucket: \"temp\" (1:6)"
+        ]
+    );
+}
+
+#[test]
+fn annotations_cite_the_argument_they_concern() {
+    let st = storage(vec![series(&[("__name__", "temp")], M, &vals(&[1.0, 2.0, 3.0]))]);
+    // The nested rate cites its own argument; the aggregation then cites its parameter.
+    let r = instant(&st, "quantile(\n  2, rate(temp[5m])\n)", 2 * M).expect("runs");
+    assert_eq!(
+        r.infos,
+        vec![
+            "PromQL info: metric might not be a counter, name does not end in _total/_sum/_count/_bucket: \"temp\" (2:11)"
+        ]
+    );
+    assert_eq!(
+        r.warnings,
+        vec!["PromQL warning: quantile value should be between 0 and 1, got 2 (2:3)"]
+    );
+    // histogram_fraction's le warning cites its third argument.
+    let r = instant(&st, "histogram_fraction(0, 1, temp)", 2 * M).expect("runs");
+    assert_eq!(
+        r.warnings,
+        vec![
+            "PromQL warning: bucket label \"le\" is missing or has a malformed value of \"\" for metric name \"temp\" (1:26)"
+        ]
     );
 }
 
@@ -182,7 +209,7 @@ fn histogram_quantile_over_classic_buckets() {
     let r = instant(&st, "histogram_quantile(1.5, d_bucket)", 0).expect("runs");
     assert_eq!(
         r.warnings,
-        vec!["PromQL warning: quantile value should be between 0 and 1, got 1.5"]
+        vec!["PromQL warning: quantile value should be between 0 and 1, got 1.5 (1:20)"]
     );
     // Non-monotonic buckets are fixed and reported.
     let st = storage(vec![
@@ -193,6 +220,11 @@ fn histogram_quantile_over_classic_buckets() {
     let r = instant(&st, "histogram_quantile(0.5, n_bucket)", 0).expect("runs");
     assert_eq!(r.infos.len(), 1);
     assert!(r.infos[0].starts_with("PromQL info: input to histogram_quantile needed to be fixed for monotonicity"));
+    assert!(
+        r.infos[0].ends_with("for metric name \"n_bucket\" (1:25)"),
+        "{}",
+        r.infos[0]
+    );
 }
 
 #[test]

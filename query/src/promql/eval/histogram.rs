@@ -10,7 +10,7 @@ use super::calls::arg;
 use super::engine::{Elem, Evaluator, Val, check_unique, go_g};
 use super::math_fns::bucket_quantile_detailed;
 use crate::error::Error;
-use crate::promql::ast::Expr;
+use crate::promql::ast::{Expr, PosRange};
 
 /// Parses an `le` value like Go's `strconv.ParseFloat` for the usual spellings.
 fn parse_le(s: &str) -> Option<f64> {
@@ -80,17 +80,18 @@ fn bucket_fraction(lower: f64, upper: f64, buckets: &mut [(f64, f64)]) -> f64 {
 type Group = (Labels, String, Vec<(f64, f64)>);
 
 /// Groups bucket series by all labels but `le` and `__name__`, in order of first appearance,
-/// warning about (and skipping) series without a valid `le`.
-fn group_buckets(ev: &mut Evaluator<'_>, input: Vec<Elem>) -> Vec<Group> {
+/// warning about (and skipping) series without a valid `le`; warnings cite `pos`, the input's.
+fn group_buckets(ev: &mut Evaluator<'_>, input: Vec<Elem>, pos: PosRange) -> Vec<Group> {
     let mut index: HashMap<Labels, usize> = HashMap::new();
     let mut groups: Vec<Group> = Vec::new();
     for e in input {
         let name = e.labels.metric_name().unwrap_or("").to_string();
         let le = e.labels.get("le").unwrap_or("");
         let Some(upper) = parse_le(le) else {
-            ev.warn(format!(
-                "bucket label \"le\" is missing or has a malformed value of {le:?} for metric name {name:?}"
-            ));
+            ev.warn_at(
+                pos,
+                format!("bucket label \"le\" is missing or has a malformed value of {le:?} for metric name {name:?}"),
+            );
             continue;
         };
         let key = e.labels.without(|n| n == "le" || n == METRIC_NAME);
@@ -107,9 +108,9 @@ fn group_buckets(ev: &mut Evaluator<'_>, input: Vec<Elem>) -> Vec<Group> {
     groups
 }
 
-/// Reports a forced monotonicity fix like Prometheus.
-fn monotonicity_info(ev: &mut Evaluator<'_>, name: &str) {
-    ev.info(format!(
+/// Reports a forced monotonicity fix like Prometheus, citing `pos`, the input's.
+fn monotonicity_info(ev: &mut Evaluator<'_>, name: &str, pos: PosRange) {
+    ev.info_at(pos, format!(
         "input to histogram_quantile needed to be fixed for monotonicity (see https://prometheus.io/docs/prometheus/latest/querying/functions/#histogram_quantile) for metric name {name:?}"
     ));
 }
@@ -124,27 +125,31 @@ fn quantile_label(q: f64) -> String {
 }
 
 /// `histogram_quantiles(v, label, φ…)`: one output series per histogram and φ, labelled with φ.
-fn quantiles(ev: &mut Evaluator<'_>, args: &[Expr], t: i64) -> Result<Val, Error> {
+fn quantiles(ev: &mut Evaluator<'_>, args: &[Expr], arg_pos: &[PosRange], t: i64) -> Result<Val, Error> {
+    let at = |i: usize| arg_pos.get(i).copied().unwrap_or_default();
     let input = ev.eval_vector(arg(args, 0)?, t)?;
     let label = ev.eval_string(arg(args, 1)?, t)?;
     if !valid_label_name(&label) {
         return Err(Error::Execution(format!("invalid label name {label:?}")));
     }
     let mut phis = Vec::with_capacity(args.len().saturating_sub(2));
-    for a in args.iter().skip(2) {
+    for (i, a) in args.iter().enumerate().skip(2) {
         let phi = ev.eval_scalar(a, t)?;
         if !(0.0..=1.0).contains(&phi) {
-            ev.warn(format!("quantile value should be between 0 and 1, got {}", go_g(phi)));
+            ev.warn_at(
+                at(i),
+                format!("quantile value should be between 0 and 1, got {}", go_g(phi)),
+            );
         }
         phis.push(phi);
     }
-    let groups = group_buckets(ev, input);
+    let groups = group_buckets(ev, input, at(0));
     let mut out = Vec::with_capacity(groups.len() * phis.len());
     for (labels, name, buckets) in groups {
         for &phi in &phis {
             let r = bucket_quantile_detailed(phi, &mut buckets.clone());
             if r.forced_monotonic {
-                monotonicity_info(ev, &name);
+                monotonicity_info(ev, &name, at(0));
             }
             let mut b = LabelsBuilder::new(&labels);
             b.set(&label, &quantile_label(phi));
@@ -160,11 +165,18 @@ fn quantiles(ev: &mut Evaluator<'_>, args: &[Expr], t: i64) -> Result<Val, Error
 }
 
 /// Evaluates `histogram_quantile(φ, v)` or `histogram_fraction(lower, upper, v)` over classic
-/// histograms.
-pub(super) fn eval(ev: &mut Evaluator<'_>, name: &str, args: &[Expr], t: i64) -> Result<Val, Error> {
+/// histograms; `arg_pos` gives where each argument was written, for annotations.
+pub(super) fn eval(
+    ev: &mut Evaluator<'_>,
+    name: &str,
+    args: &[Expr],
+    arg_pos: &[PosRange],
+    t: i64,
+) -> Result<Val, Error> {
     if name == "histogram_quantiles" {
-        return quantiles(ev, args, t);
+        return quantiles(ev, args, arg_pos, t);
     }
+    let at = |i: usize| arg_pos.get(i).copied().unwrap_or_default();
     let fraction = name == "histogram_fraction";
     let (phi, upper, input) = if fraction {
         let lower = ev.eval_scalar(arg(args, 0)?, t)?;
@@ -175,9 +187,13 @@ pub(super) fn eval(ev: &mut Evaluator<'_>, name: &str, args: &[Expr], t: i64) ->
         (phi, 0.0, ev.eval_vector(arg(args, 1)?, t)?)
     };
     if !fraction && !(0.0..=1.0).contains(&phi) {
-        ev.warn(format!("quantile value should be between 0 and 1, got {}", go_g(phi)));
+        ev.warn_at(
+            at(0),
+            format!("quantile value should be between 0 and 1, got {}", go_g(phi)),
+        );
     }
-    let groups = group_buckets(ev, input);
+    let input_pos = at(if fraction { 2 } else { 1 });
+    let groups = group_buckets(ev, input, input_pos);
     let mut out = Vec::with_capacity(groups.len());
     for (labels, name, mut buckets) in groups {
         if fraction {
@@ -190,7 +206,7 @@ pub(super) fn eval(ev: &mut Evaluator<'_>, name: &str, args: &[Expr], t: i64) ->
         }
         let r = bucket_quantile_detailed(phi, &mut buckets);
         if r.forced_monotonic {
-            monotonicity_info(ev, &name);
+            monotonicity_info(ev, &name, input_pos);
         }
         out.push(Elem {
             labels,

@@ -117,11 +117,12 @@ pub(super) fn eval(ev: &mut Evaluator<'_>, name: &str, args: &[Expr], t: i64) ->
     let rate_like = matches!(name, "rate" | "increase");
     let mut non_counters: Vec<String> = Vec::new();
     let mut out = Vec::with_capacity(w.series.len());
+    let k = Kernel::of(name);
     for s in w.series {
         if rate_like {
             note_non_counter(&s.labels, &mut non_counters);
         }
-        if let Some(v) = kernel(name, &s.samples, (w.start, w.end, w.range), t, &params)? {
+        if let Some(v) = kernel(name, k, &s.samples, (w.start, w.end, w.range), t, &params)? {
             out.push(Elem {
                 labels: s.labels,
                 v,
@@ -151,40 +152,115 @@ fn report_non_counters(ev: &mut Evaluator<'_>, names: Vec<String>) {
     }
 }
 
-/// Applies the kernel of function `name` to one window; `bounds` is `(start, end, range)`.
-fn kernel(name: &str, x: &[(i64, f64)], bounds: (i64, i64, i64), t: i64, params: &[f64]) -> Result<Option<f64>, Error> {
+/// A range function's kernel, resolved from its name once per evaluation rather than per series.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Kernel {
+    Rate,
+    Increase,
+    Delta,
+    Irate,
+    Idelta,
+    SumOverTime,
+    AvgOverTime,
+    CountOverTime,
+    PresentOverTime,
+    LastOverTime,
+    FirstOverTime,
+    MaxOverTime,
+    MinOverTime,
+    TsOfMaxOverTime,
+    TsOfMinOverTime,
+    TsOfFirstOverTime,
+    TsOfLastOverTime,
+    StdvarOverTime,
+    StddevOverTime,
+    MadOverTime,
+    QuantileOverTime,
+    Changes,
+    Resets,
+    Deriv,
+    PredictLinear,
+    DoubleExponentialSmoothing,
+}
+
+impl Kernel {
+    /// The kernel of function `name`, if it has one.
+    fn of(name: &str) -> Option<Kernel> {
+        Some(match name {
+            "rate" => Kernel::Rate,
+            "increase" => Kernel::Increase,
+            "delta" => Kernel::Delta,
+            "irate" => Kernel::Irate,
+            "idelta" => Kernel::Idelta,
+            "sum_over_time" => Kernel::SumOverTime,
+            "avg_over_time" => Kernel::AvgOverTime,
+            "count_over_time" => Kernel::CountOverTime,
+            "present_over_time" => Kernel::PresentOverTime,
+            "last_over_time" => Kernel::LastOverTime,
+            "first_over_time" => Kernel::FirstOverTime,
+            "max_over_time" => Kernel::MaxOverTime,
+            "min_over_time" => Kernel::MinOverTime,
+            "ts_of_max_over_time" => Kernel::TsOfMaxOverTime,
+            "ts_of_min_over_time" => Kernel::TsOfMinOverTime,
+            "ts_of_first_over_time" => Kernel::TsOfFirstOverTime,
+            "ts_of_last_over_time" => Kernel::TsOfLastOverTime,
+            "stdvar_over_time" => Kernel::StdvarOverTime,
+            "stddev_over_time" => Kernel::StddevOverTime,
+            "mad_over_time" => Kernel::MadOverTime,
+            "quantile_over_time" => Kernel::QuantileOverTime,
+            "changes" => Kernel::Changes,
+            "resets" => Kernel::Resets,
+            "deriv" => Kernel::Deriv,
+            "predict_linear" => Kernel::PredictLinear,
+            "double_exponential_smoothing" => Kernel::DoubleExponentialSmoothing,
+            _ => return None,
+        })
+    }
+}
+
+/// Applies `kernel` (`None`: function `name` has none) to one window; `bounds` is `(start, end, range)`.
+fn kernel(
+    name: &str,
+    kernel: Option<Kernel>,
+    x: &[(i64, f64)],
+    bounds: (i64, i64, i64),
+    t: i64,
+    params: &[f64],
+) -> Result<Option<f64>, Error> {
     let (start, end, range) = bounds;
     let p = |i: usize| params.get(i).copied().unwrap_or(f64::NAN);
-    Ok(match name {
-        "rate" => rf::extrapolated_rate(x, start, end, range, true, true),
-        "increase" => rf::extrapolated_rate(x, start, end, range, true, false),
-        "delta" => rf::extrapolated_rate(x, start, end, range, false, false),
-        "irate" => rf::instant_value(x, true),
-        "idelta" => rf::instant_value(x, false),
-        "sum_over_time" => rf::sum_over_time(x),
-        "avg_over_time" => rf::avg_over_time(x),
-        "count_over_time" => rf::count_over_time(x),
-        "present_over_time" => rf::present_over_time(x),
-        "last_over_time" => rf::last_over_time(x),
-        "first_over_time" => rf::first_over_time(x),
-        "max_over_time" => rf::max_over_time(x),
-        "min_over_time" => rf::min_over_time(x),
-        "ts_of_max_over_time" => rf::ts_of_max_over_time(x),
-        "ts_of_min_over_time" => rf::ts_of_min_over_time(x),
-        "ts_of_first_over_time" => rf::ts_of_first_over_time(x),
-        "ts_of_last_over_time" => rf::ts_of_last_over_time(x),
-        "stdvar_over_time" => rf::stdvar_over_time(x),
-        "stddev_over_time" => rf::stddev_over_time(x),
-        "mad_over_time" => rf::mad_over_time(x),
-        "quantile_over_time" => rf::quantile_over_time(p(0), x),
-        "changes" => rf::changes(x),
-        "resets" => rf::resets(x),
-        "deriv" => rf::deriv(x),
-        "predict_linear" => rf::predict_linear(x, t, p(0)),
-        "double_exponential_smoothing" => {
+    let Some(kernel) = kernel else {
+        return Err(Error::Execution(format!("unknown function {name}()")));
+    };
+    Ok(match kernel {
+        Kernel::Rate => rf::extrapolated_rate(x, start, end, range, true, true),
+        Kernel::Increase => rf::extrapolated_rate(x, start, end, range, true, false),
+        Kernel::Delta => rf::extrapolated_rate(x, start, end, range, false, false),
+        Kernel::Irate => rf::instant_value(x, true),
+        Kernel::Idelta => rf::instant_value(x, false),
+        Kernel::SumOverTime => rf::sum_over_time(x),
+        Kernel::AvgOverTime => rf::avg_over_time(x),
+        Kernel::CountOverTime => rf::count_over_time(x),
+        Kernel::PresentOverTime => rf::present_over_time(x),
+        Kernel::LastOverTime => rf::last_over_time(x),
+        Kernel::FirstOverTime => rf::first_over_time(x),
+        Kernel::MaxOverTime => rf::max_over_time(x),
+        Kernel::MinOverTime => rf::min_over_time(x),
+        Kernel::TsOfMaxOverTime => rf::ts_of_max_over_time(x),
+        Kernel::TsOfMinOverTime => rf::ts_of_min_over_time(x),
+        Kernel::TsOfFirstOverTime => rf::ts_of_first_over_time(x),
+        Kernel::TsOfLastOverTime => rf::ts_of_last_over_time(x),
+        Kernel::StdvarOverTime => rf::stdvar_over_time(x),
+        Kernel::StddevOverTime => rf::stddev_over_time(x),
+        Kernel::MadOverTime => rf::mad_over_time(x),
+        Kernel::QuantileOverTime => rf::quantile_over_time(p(0), x),
+        Kernel::Changes => rf::changes(x),
+        Kernel::Resets => rf::resets(x),
+        Kernel::Deriv => rf::deriv(x),
+        Kernel::PredictLinear => rf::predict_linear(x, t, p(0)),
+        Kernel::DoubleExponentialSmoothing => {
             rf::double_exponential_smoothing(x, p(0), p(1)).map_err(|e| Error::Execution(e.to_string()))?
         }
-        _ => return Err(Error::Execution(format!("unknown function {name}()"))),
     })
 }
 
@@ -198,17 +274,21 @@ fn eval_selector(
 ) -> Result<Val, Error> {
     let keep_name = matches!(name, "last_over_time" | "first_over_time");
     let rate_like = matches!(name, "rate" | "increase");
+    if let Some(out) = from_column(ev, name, ms, t, params) {
+        return out;
+    }
     let (start, end) = selectors::window_bounds(ev, ms, t);
     let mut non_counters: Vec<String> = Vec::new();
     let mut out = Vec::new();
     let mut loaded = 0usize;
     let mut failure = None;
+    let k = Kernel::of(name);
     selectors::for_each_window(ev, ms, t, |labels, x| {
         loaded += x.len();
         if rate_like {
             note_non_counter(labels, &mut non_counters);
         }
-        match kernel(name, x, (start, end, ms.range), t, params) {
+        match kernel(name, k, x, (start, end, ms.range), t, params) {
             Ok(Some(v)) => out.push(Elem {
                 labels: labels.clone(),
                 v,
@@ -224,6 +304,146 @@ fn eval_selector(
     ev.add_samples(loaded)?;
     report_non_counters(ev, non_counters);
     Ok(Val::Vector(out))
+}
+
+/// A range function of a range selector evaluated for every series at every time of the
+/// evaluator's grid at once, series by series, so each series' window slides forward through
+/// its samples while they are in cache.
+#[derive(Debug)]
+pub(super) struct Column {
+    /// The grid `(first, last, step)` the column was computed for.
+    grid: (i64, i64, i64),
+    /// Per step, then per series: 0 no window, 1 a window but no value, 2 a value.
+    state: Vec<u8>,
+    /// The values, laid out like `state`.
+    values: Vec<f64>,
+    /// Samples in all windows of each step (the sample limit counts them).
+    loaded: Vec<usize>,
+    /// Per series: its metric name does not look like a counter's (spares [`note_non_counter`]
+    /// parsing the labels of every series at every step).
+    non_counter: Vec<bool>,
+}
+
+/// The most step × series cells a column may hold.
+const MAX_COLUMN_CELLS: usize = 50_000_000;
+
+/// The step index of `t` on the evaluator's grid.
+fn grid_index(grid: (i64, i64, i64), t: i64) -> Option<usize> {
+    let (first, last, step) = grid;
+    if t < first || t > last || step <= 0 || (t - first) % step != 0 {
+        return None;
+    }
+    usize::try_from((t - first) / step).ok()
+}
+
+/// Computes the column of kernel `k` over selector `ms`, or `None` when some window fails
+/// (the step-by-step path then reports the error at the right step).
+fn compute_column(ev: &Evaluator<'_>, k: Kernel, ms: &MatrixSelector, grid: (i64, i64, i64)) -> Option<Column> {
+    let series = ev.data.get(&selectors::key(&ms.vs))?;
+    let steps = grid_index(grid, grid.1)? + 1;
+    let n = series.len();
+    if steps.checked_mul(n)? > MAX_COLUMN_CELLS {
+        return None;
+    }
+    let mut col = Column {
+        grid,
+        state: vec![0; steps * n],
+        values: vec![0.0; steps * n],
+        loaded: vec![0; steps],
+        non_counter: series
+            .iter()
+            .map(|s| s.labels.metric_name().is_some_and(|m| !counter_like(m)))
+            .collect(),
+    };
+    let mut filtered = Vec::new();
+    for (j, s) in series.iter().enumerate() {
+        let (mut lo, mut hi) = (0, 0);
+        for i in 0..steps {
+            let t = grid.0 + grid.2 * i as i64;
+            let (start, end) = selectors::window_bounds(ev, ms, t);
+            lo = selectors::seek(&s.samples, lo, start);
+            hi = selectors::seek(&s.samples, hi, end);
+            let mut window = s.samples.get(lo..hi)?;
+            if s.stale && window.iter().any(|x| tsdb::is_stale_nan(x.1)) {
+                filtered.clear();
+                filtered.extend(window.iter().copied().filter(|x| !tsdb::is_stale_nan(x.1)));
+                window = &filtered[..];
+            }
+            if window.is_empty() {
+                continue;
+            }
+            let cell = i * n + j;
+            col.loaded[i] += window.len();
+            col.state[cell] = 1;
+            if let Some(v) = kernel("", Some(k), window, (start, end, ms.range), t, &[]).ok()? {
+                col.state[cell] = 2;
+                col.values[cell] = v;
+            }
+        }
+    }
+    Some(col)
+}
+
+/// Evaluates `name(ms)` at `t` from its column when `t` is on the evaluator's grid and the
+/// function needs no parameter, computing the column on first use.
+fn from_column(
+    ev: &mut Evaluator<'_>,
+    name: &str,
+    ms: &MatrixSelector,
+    t: i64,
+    params: &[f64],
+) -> Option<Result<Val, Error>> {
+    let grid = ev.grid?;
+    let i = grid_index(grid, t)?;
+    if !params.is_empty() || ms.vs.at.is_some() {
+        return None;
+    }
+    let k = Kernel::of(name)?;
+    if matches!(
+        k,
+        Kernel::QuantileOverTime | Kernel::PredictLinear | Kernel::DoubleExponentialSmoothing
+    ) {
+        return None;
+    }
+    let key = selectors::key(&ms.vs);
+    if ev
+        .columns
+        .get(&key)
+        .is_none_or(|c| c.as_ref().is_some_and(|c| c.grid != grid))
+    {
+        let col = compute_column(ev, k, ms, grid);
+        ev.columns.insert(key, col);
+    }
+    let col = ev.columns.get(&key)?.as_ref()?;
+    let series = ev.data.get(&key)?;
+    let keep_name = matches!(name, "last_over_time" | "first_over_time");
+    let rate_like = matches!(name, "rate" | "increase");
+    let n = series.len();
+    let mut non_counters: Vec<String> = Vec::new();
+    let mut out = Vec::new();
+    let cells = i * n..(i + 1) * n;
+    let states = col.state.get(cells.clone())?;
+    let values = col.values.get(cells)?;
+    for (((s, &state), &v), &non_counter) in series.iter().zip(states).zip(values).zip(&col.non_counter) {
+        if state == 0 {
+            continue;
+        }
+        if rate_like && non_counter {
+            note_non_counter(&s.labels, &mut non_counters);
+        }
+        if state == 2 {
+            out.push(Elem {
+                labels: s.labels.clone(),
+                v,
+                drop_name: !keep_name,
+            });
+        }
+    }
+    let loaded = col.loaded[i];
+    Some(ev.add_samples(loaded).map(|()| {
+        report_non_counters(ev, non_counters);
+        Val::Vector(out)
+    }))
 }
 
 #[cfg(test)]

@@ -17,10 +17,12 @@ pub(super) struct Loaded {
     pub labels: Labels,
     /// The samples, oldest first (staleness markers included).
     pub samples: Vec<(i64, f64)>,
+    /// True when some sample is a staleness marker (windows must then be filtered).
+    pub stale: bool,
 }
 
 /// The key of a selector node in [`Evaluator::data`].
-fn key(vs: &VectorSelector) -> usize {
+pub(super) fn key(vs: &VectorSelector) -> usize {
     std::ptr::from_ref(vs) as usize
 }
 
@@ -59,7 +61,7 @@ pub(super) fn preload(
             }
             preload(ev, storage, expr, tmin, tmax)
         }
-        Expr::Call { func, args } if func.name == "info" => {
+        Expr::Call { func, args, .. } if func.name == "info" => {
             if let Some(a) = args.first() {
                 preload(ev, storage, a, tmin, tmax)?;
             }
@@ -118,17 +120,16 @@ fn load_matchers(
     let maxt = hi.saturating_sub(offset);
     let mint = lo.saturating_sub(offset).saturating_sub(window).saturating_add(1);
     ev.check_deadline()?;
-    let series = storage.select(mint, maxt, matchers)?;
-    let loaded: Vec<Loaded> = series
-        .into_iter()
-        .map(|s| Loaded {
-            labels: s.labels,
-            samples: s.samples.iter().map(|x| (x.t, x.v)).collect(),
-        })
-        .collect();
-    let total: usize = loaded.iter().map(|s| s.samples.len()).sum();
-    check_loaded(ev, total)?;
-    ev.data.insert(key, loaded);
+    let mut loaded: Vec<Loaded> = Vec::new();
+    let mut total = 0usize;
+    storage.select_each(mint, maxt, matchers, &mut |labels, samples| {
+        total = total.saturating_add(samples.len());
+        check_loaded(ev, total)?;
+        let stale = samples.iter().any(|x| is_stale_nan(x.1));
+        loaded.push(Loaded { labels, samples, stale });
+        Ok(())
+    })?;
+    std::sync::Arc::make_mut(&mut ev.data).insert(key, loaded);
     Ok(())
 }
 
@@ -141,9 +142,35 @@ fn check_loaded(ev: &Evaluator<'_>, total: usize) -> Result<(), Error> {
     Ok(())
 }
 
+/// `samples.partition_point(|s| s.0 <= bound)` (samples in time order), searched from `hint`,
+/// the answer for an earlier bound: galloping forward when the bound moved forward (steps of a
+/// range query), a binary search below `hint` otherwise. Any `hint` gives the same answer.
+pub(super) fn seek(samples: &[(i64, f64)], hint: usize, bound: i64) -> usize {
+    let hint = hint.min(samples.len());
+    if hint > 0 && samples[hint - 1].0 > bound {
+        return samples[..hint].partition_point(|s| s.0 <= bound);
+    }
+    // Every sample before `lo` is at or before `bound`.
+    let mut lo = hint;
+    let mut stride = 1;
+    while let Some(probe) = lo.checked_add(stride).filter(|p| *p <= samples.len()) {
+        if samples[probe - 1].0 > bound {
+            return lo + samples[lo..probe - 1].partition_point(|s| s.0 <= bound);
+        }
+        lo = probe;
+        stride = stride.saturating_mul(2);
+    }
+    lo + samples[lo..].partition_point(|s| s.0 <= bound)
+}
+
 /// The sample an instant selector picks at `eff` from `samples`, if any.
+#[cfg(test)]
 fn pick(samples: &[(i64, f64)], eff: i64, lookback: i64) -> Option<(i64, f64)> {
-    let idx = samples.partition_point(|s| s.0 <= eff);
+    pick_before(samples, samples.partition_point(|s| s.0 <= eff), eff, lookback)
+}
+
+/// [`pick`] given `idx`, the number of samples at or before `eff`.
+fn pick_before(samples: &[(i64, f64)], idx: usize, eff: i64, lookback: i64) -> Option<(i64, f64)> {
     let s = *samples.get(idx.checked_sub(1)?)?;
     if s.0 <= eff.saturating_sub(lookback) || is_stale_nan(s.1) {
         return None;
@@ -167,10 +194,14 @@ pub(super) fn instant_of_key(ev: &Evaluator<'_>, key: usize, eff: i64) -> Vec<(E
     let Some(series) = ev.data.get(&key) else {
         return Vec::new();
     };
+    let mut cursors = ev.cursors.borrow_mut();
+    let cursors = cursors.entry(key).or_insert_with(|| vec![[0, 0]; series.len()]);
     series
         .iter()
-        .filter_map(|s| {
-            pick(&s.samples, eff, ev.lookback).map(|(st, v)| {
+        .zip(cursors.iter_mut())
+        .filter_map(|(s, c)| {
+            c[1] = seek(&s.samples, c[1], eff);
+            pick_before(&s.samples, c[1], eff, ev.lookback).map(|(st, v)| {
                 (
                     Elem {
                         labels: s.labels.clone(),
@@ -203,12 +234,15 @@ pub(super) fn for_each_window(
     let Some(series) = ev.data.get(&key(&ms.vs)) else {
         return (start, eff);
     };
+    let mut cursors = ev.cursors.borrow_mut();
+    let cursors = cursors.entry(key(&ms.vs)).or_insert_with(|| vec![[0, 0]; series.len()]);
     let mut filtered = Vec::new();
-    for s in series {
-        let lo = s.samples.partition_point(|x| x.0 <= start);
-        let hi = s.samples.partition_point(|x| x.0 <= eff);
+    for (s, c) in series.iter().zip(cursors.iter_mut()) {
+        let lo = seek(&s.samples, c[0], start);
+        let hi = seek(&s.samples, c[1], eff);
+        *c = [lo, hi];
         let Some(window) = s.samples.get(lo..hi) else { continue };
-        let window = if window.iter().any(|x| is_stale_nan(x.1)) {
+        let window = if s.stale && window.iter().any(|x| is_stale_nan(x.1)) {
             filtered.clear();
             filtered.extend(window.iter().copied().filter(|x| !is_stale_nan(x.1)));
             &filtered[..]
@@ -250,5 +284,56 @@ mod tests {
         let stale = [(0, 1.0), (10_000, tsdb::stale_nan())];
         assert_eq!(pick(&stale, 5_000, 300_000), Some((0, 1.0)));
         assert_eq!(pick(&stale, 20_000, 300_000), None);
+    }
+
+    #[test]
+    fn seek_examples() {
+        let s: Vec<(i64, f64)> = (0..100).map(|i| (i * 10, 0.0)).collect();
+        assert_eq!(seek(&s, 0, -1), 0);
+        assert_eq!(seek(&s, 0, 0), 1);
+        assert_eq!(seek(&s, 0, 995), 100);
+        assert_eq!(seek(&s, 50, 495), 50);
+        assert_eq!(seek(&s, 50, 505), 51);
+        assert_eq!(seek(&s, 90, 5), 1);
+        assert_eq!(seek(&s, 1_000, 2_000), 100);
+        assert_eq!(seek(&[], 3, 7), 0);
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn seek_matches_partition_point(
+            gaps in proptest::collection::vec(0i64..50, 0..200),
+            hint in 0usize..250,
+            bound in -20i64..6_000,
+        ) {
+            let mut t = 0;
+            let samples: Vec<(i64, f64)> = gaps.iter().map(|g| { t += g + 1; (t, 0.0) }).collect();
+            proptest::prop_assert_eq!(seek(&samples, hint, bound), samples.partition_point(|s| s.0 <= bound));
+        }
+
+        #[test]
+        fn cursor_over_steps_matches_brute_force(
+            gaps in proptest::collection::vec(0i64..40, 1..150),
+            range in 1i64..500,
+            step in 1i64..120,
+            lookback in 1i64..300,
+        ) {
+            let mut t = 0;
+            let samples: Vec<(i64, f64)> = gaps.iter().map(|g| { t += g + 1; (t, t as f64) }).collect();
+            let mut c = [0usize, 0usize];
+            let mut p = 0usize;
+            let mut eff = -100;
+            while eff < t + 200 {
+                let lo = seek(&samples, c[0], eff - range);
+                let hi = seek(&samples, c[1], eff);
+                c = [lo, hi];
+                let brute: Vec<(i64, f64)> =
+                    samples.iter().copied().filter(|s| s.0 > eff - range && s.0 <= eff).collect();
+                proptest::prop_assert_eq!(&samples[lo..hi], &brute[..]);
+                p = seek(&samples, p, eff);
+                proptest::prop_assert_eq!(pick_before(&samples, p, eff, lookback), pick(&samples, eff, lookback));
+                eff += step;
+            }
+        }
     }
 }

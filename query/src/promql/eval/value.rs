@@ -75,6 +75,22 @@ pub trait Storage: Sync {
     /// Every series matching all `matchers` that has samples in `[mint, maxt]` (ms, inclusive),
     /// with only those samples, in label order.
     fn select(&self, mint: i64, maxt: i64, matchers: &[Matcher]) -> Result<Vec<Series>, Error>;
+
+    /// Like [`Storage::select`], but hands each series to `each` as labels and `(t ms, value)`
+    /// pairs as soon as it is read, and stops at the first error `each` returns (the engine
+    /// fails a query that reads too many samples before reading them all).
+    fn select_each(
+        &self,
+        mint: i64,
+        maxt: i64,
+        matchers: &[Matcher],
+        each: &mut dyn FnMut(Labels, Vec<(i64, f64)>) -> Result<(), Error>,
+    ) -> Result<(), Error> {
+        for s in self.select(mint, maxt, matchers)? {
+            each(s.labels, s.samples.iter().map(|x| (x.t, x.v)).collect())?;
+        }
+        Ok(())
+    }
 }
 
 /// [`Storage`] over Loupe's TSDB.
@@ -95,6 +111,28 @@ impl Storage for TsdbStorage<'_> {
             }
         }
         Ok(out)
+    }
+
+    fn select_each(
+        &self,
+        mint: i64,
+        maxt: i64,
+        matchers: &[Matcher],
+        each: &mut dyn FnMut(Labels, Vec<(i64, f64)>) -> Result<(), Error>,
+    ) -> Result<(), Error> {
+        let querier = self.0.querier(mint, maxt);
+        let selected = querier.select(matchers).map_err(|e| Error::Storage(e.to_string()))?;
+        for series in selected {
+            let samples: Vec<(i64, f64)> = series
+                .iter()
+                .filter(|s| s.t >= mint && s.t <= maxt)
+                .map(|s| (s.t, s.v))
+                .collect();
+            if !samples.is_empty() {
+                each(series.labels().clone(), samples)?;
+            }
+        }
+        Ok(())
     }
 }
 
@@ -124,5 +162,30 @@ impl Storage for MemoryStorage {
                 })
             })
             .collect())
+    }
+
+    fn select_each(
+        &self,
+        mint: i64,
+        maxt: i64,
+        matchers: &[Matcher],
+        each: &mut dyn FnMut(Labels, Vec<(i64, f64)>) -> Result<(), Error>,
+    ) -> Result<(), Error> {
+        for s in self
+            .series
+            .iter()
+            .filter(|s| tsdb::labels::matches_labels(matchers, &s.labels))
+        {
+            let samples: Vec<(i64, f64)> = s
+                .samples
+                .iter()
+                .filter(|x| x.t >= mint && x.t <= maxt)
+                .map(|x| (x.t, x.v))
+                .collect();
+            if !samples.is_empty() {
+                each(s.labels.clone(), samples)?;
+            }
+        }
+        Ok(())
     }
 }
