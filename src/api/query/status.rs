@@ -3,7 +3,9 @@
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::time::SystemTime;
+
+use crate::api::targets::rfc3339;
 
 use axum::extract::{Request, State};
 use axum::response::Response;
@@ -131,37 +133,6 @@ fn format_bytes(bytes: u64) -> String {
     format!("{bytes}B")
 }
 
-/// Formats a time as RFC 3339 with nanoseconds in UTC, as Go's `time.RFC3339Nano`.
-fn rfc3339(time: SystemTime) -> String {
-    let Ok(since) = time.duration_since(UNIX_EPOCH) else {
-        return "1970-01-01T00:00:00Z".into();
-    };
-    let secs = i64::try_from(since.as_secs()).unwrap_or(i64::MAX);
-    let (days, rem) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    let mut out = format!(
-        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}",
-        rem / 3600,
-        rem % 3600 / 60,
-        rem % 60
-    );
-    let nanos = since.subsec_nanos();
-    if nanos > 0 {
-        out.push('.');
-        out.push_str(format!("{nanos:09}").trim_end_matches('0'));
-    }
-    out.push('Z');
-    out
-}
-
 /// `GET /api/v1/status/tsdb`: head figures and the top `limit` (default 10) cardinalities.
 pub async fn tsdb(State(state): State<Arc<QueryState>>, request: Request) -> Result<Response, ApiError> {
     let params = Params::from_request(request).await?;
@@ -272,6 +243,7 @@ pub async fn delete_series() -> ApiError {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::time::UNIX_EPOCH;
 
     #[test]
     fn notations() {
