@@ -104,18 +104,9 @@ pub(super) fn valid_label_name(name: &str) -> bool {
     !name.is_empty() && !name.contains('\u{FFFD}')
 }
 
-/// Formats a float like Go's `strconv.FormatFloat(v, 'f', -1, 64)`.
-pub(super) fn format_value(v: f64) -> String {
-    if v.is_nan() {
-        "NaN".into()
-    } else if v == f64::INFINITY {
-        "+Inf".into()
-    } else if v == f64::NEG_INFINITY {
-        "-Inf".into()
-    } else {
-        format!("{v}")
-    }
-}
+/// Formats a float like Go's `strconv.FormatFloat(v, 'f', -1, 64)` (the same text as the
+/// engine's annotation formatting).
+pub(super) use super::engine::go_g as format_value;
 
 /// Evaluates `op [by|without (grouping)] ([param,] input)`; `node` identifies the aggregation
 /// in the query (its groups are remembered across steps).
