@@ -38,4 +38,15 @@ pub enum Error {
     /// A service-discovery file could not be read or parsed.
     #[error("{0}")]
     Discovery(String),
+    /// A container log line (Docker json-file, CRI) or container metadata file could not be parsed.
+    #[error("{0}")]
+    LogFormat(String),
+    /// A log file could not be opened, read or followed.
+    #[error("{path}: {reason}")]
+    Tail {
+        /// The file.
+        path: String,
+        /// What failed, lowercase.
+        reason: String,
+    },
 }

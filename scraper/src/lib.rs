@@ -29,6 +29,7 @@ pub mod discovery;
 pub mod duration;
 pub mod error;
 pub mod exposition;
+pub mod logs;
 pub mod manager;
 pub mod relabel;
 pub mod scrape;
