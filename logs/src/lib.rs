@@ -11,6 +11,13 @@
 pub mod error;
 pub mod position;
 pub mod push;
+pub mod schema;
+pub mod store;
+pub mod wal;
+pub mod window;
 
 pub use error::{Error, Result};
 pub use position::FilePosition;
+pub use push::{PushEntry, PushStream};
+pub use store::{Cursor, Direction, LogLine, LogStore, Selection, StoreOptions, StoreStats};
+pub use window::StreamStats;

@@ -1,0 +1,243 @@
+//! The tantivy schema of a log window and the tokenizer of log lines.
+//!
+//! One document per log line:
+//!
+//! | field    | type                   | what                                                         |
+//! |----------|------------------------|--------------------------------------------------------------|
+//! | `ts`     | i64, fast              | timestamp in Unix nanoseconds; ordering and time pruning     |
+//! | `stream` | bytes, indexed + fast  | the stream's label set ([`Labels::as_bytes`]); the term's ordinal is the stream id within a segment |
+//! | `line`   | text, indexed + stored | the line, tokenised by [`TOKENIZER`] (doc ids only, no positions) |
+//! | `meta`   | bytes, stored          | structured metadata, when the entry has any                  |
+//! | `len`    | u64, fast              | the line's length in bytes, for statistics without reading lines |
+//! | `batch`  | u64, indexed           | the commit the document was added in, so a torn commit can be rolled back |
+//!
+//! The line index records document ids only: a pre-filter needs "contains all these tokens", and
+//! every candidate is checked exactly against the stored line afterwards, so positions (which
+//! phrase queries need) would only cost space.
+
+use tantivy::Index;
+use tantivy::schema::{FAST, Field, INDEXED, IndexRecordOption, STORED, Schema, TextFieldIndexing, TextOptions};
+use tantivy::tokenizer::{LowerCaser, RemoveLongFilter, SimpleTokenizer, TextAnalyzer, TokenStream};
+
+use tsdb::Labels;
+
+/// Name of the tokenizer registered for the `line` field.
+pub const TOKENIZER: &str = "loupe_line";
+
+/// Tokens longer than this many bytes are not indexed (hashes, base64 blobs).
+pub const MAX_TOKEN_BYTES: usize = 64;
+
+/// The fields of a log window's schema.
+#[derive(Debug, Clone)]
+pub struct LogSchema {
+    /// The schema itself.
+    pub schema: Schema,
+    /// Timestamp, Unix nanoseconds.
+    pub ts: Field,
+    /// Stream labels in [`Labels::as_bytes`] form.
+    pub stream: Field,
+    /// The log line.
+    pub line: Field,
+    /// Structured metadata, encoded by [`encode_metadata`].
+    pub meta: Field,
+    /// Line length in bytes.
+    pub len: Field,
+    /// Commit number the document was added under.
+    pub batch: Field,
+}
+
+impl LogSchema {
+    /// Builds the schema.
+    pub fn new() -> LogSchema {
+        let mut builder = Schema::builder();
+        let ts = builder.add_i64_field("ts", FAST);
+        let stream = builder.add_bytes_field("stream", INDEXED | FAST);
+        let line_indexing = TextFieldIndexing::default()
+            .set_tokenizer(TOKENIZER)
+            .set_index_option(IndexRecordOption::Basic)
+            .set_fieldnorms(false);
+        let line = builder.add_text_field(
+            "line",
+            TextOptions::default().set_indexing_options(line_indexing).set_stored(),
+        );
+        let meta = builder.add_bytes_field("meta", STORED);
+        let len = builder.add_u64_field("len", FAST);
+        let batch = builder.add_u64_field("batch", INDEXED);
+        LogSchema {
+            schema: builder.build(),
+            ts,
+            stream,
+            line,
+            meta,
+            len,
+            batch,
+        }
+    }
+
+    /// Reads the fields of an existing index's schema, checking it is ours.
+    pub fn from_index(index: &Index) -> Option<LogSchema> {
+        let schema = index.schema();
+        let field = |name: &str| schema.get_field(name).ok();
+        Some(LogSchema {
+            ts: field("ts")?,
+            stream: field("stream")?,
+            line: field("line")?,
+            meta: field("meta")?,
+            len: field("len")?,
+            batch: field("batch")?,
+            schema,
+        })
+    }
+}
+
+impl Default for LogSchema {
+    fn default() -> Self {
+        LogSchema::new()
+    }
+}
+
+/// The analyzer of log lines: split on anything that is not alphanumeric, drop tokens over
+/// [`MAX_TOKEN_BYTES`], lowercase.
+pub fn analyzer() -> TextAnalyzer {
+    TextAnalyzer::builder(SimpleTokenizer::default())
+        .filter(RemoveLongFilter::limit(MAX_TOKEN_BYTES + 1))
+        .filter(LowerCaser)
+        .build()
+}
+
+/// Registers the line tokenizer on an index (needed after every open).
+pub fn register_tokenizer(index: &Index) {
+    index.tokenizers().register(TOKENIZER, analyzer());
+}
+
+/// The tokens that every line containing `needle` (as a case-sensitive substring) is guaranteed
+/// to have in its index: the needle's tokens that are bounded by a non-alphanumeric character on
+/// both sides *within the needle*. The first and last tokens may be parts of longer tokens of the
+/// line (`rror` in `error`) and are left out. Returns lowercase, deduplicated tokens.
+pub fn needle_tokens(needle: &str) -> Vec<String> {
+    let mut analyzer = analyzer();
+    let mut stream = analyzer.token_stream(needle);
+    let mut tokens = Vec::new();
+    while stream.advance() {
+        let token = stream.token();
+        let bounded_before = token.offset_from > 0;
+        let bounded_after = token.offset_to < needle.len();
+        if bounded_before && bounded_after && !tokens.contains(&token.text) {
+            tokens.push(token.text.clone());
+        }
+    }
+    tokens
+}
+
+/// Encodes structured metadata for the `meta` field: for each pair, name and value each as a
+/// LEB128 length and UTF-8 bytes.
+pub fn encode_metadata(pairs: &[(String, String)]) -> Vec<u8> {
+    let mut out = Vec::new();
+    for (name, value) in pairs {
+        put_uvarint(&mut out, name.len() as u64);
+        out.extend_from_slice(name.as_bytes());
+        put_uvarint(&mut out, value.len() as u64);
+        out.extend_from_slice(value.as_bytes());
+    }
+    out
+}
+
+/// Decodes [`encode_metadata`]'s output; `None` if it is malformed.
+pub fn decode_metadata(mut bytes: &[u8]) -> Option<Vec<(String, String)>> {
+    let mut pairs = Vec::new();
+    while !bytes.is_empty() {
+        let name = read_str(&mut bytes)?;
+        let value = read_str(&mut bytes)?;
+        pairs.push((name, value));
+    }
+    Some(pairs)
+}
+
+/// Appends `value` as an unsigned LEB128 varint.
+pub(crate) fn put_uvarint(out: &mut Vec<u8>, mut value: u64) {
+    while value >= 0x80 {
+        out.push((value as u8) | 0x80);
+        value >>= 7;
+    }
+    out.push(value as u8);
+}
+
+/// Reads an unsigned LEB128 varint, advancing `bytes`.
+pub(crate) fn read_uvarint(bytes: &mut &[u8]) -> Option<u64> {
+    let mut value = 0u64;
+    for shift in (0..64).step_by(7) {
+        let (&byte, rest) = bytes.split_first()?;
+        *bytes = rest;
+        value |= u64::from(byte & 0x7f) << shift;
+        if byte < 0x80 {
+            return Some(value);
+        }
+    }
+    None
+}
+
+/// Reads a length-prefixed UTF-8 string.
+pub(crate) fn read_str(bytes: &mut &[u8]) -> Option<String> {
+    let len = usize::try_from(read_uvarint(bytes)?).ok()?;
+    if len > bytes.len() {
+        return None;
+    }
+    let (head, rest) = bytes.split_at(len);
+    *bytes = rest;
+    String::from_utf8(head.to_vec()).ok()
+}
+
+/// Decodes a `stream` term back into labels.
+pub fn decode_stream(bytes: &[u8]) -> Option<Labels> {
+    Labels::from_bytes(bytes)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn needle_tokens_keep_only_bounded_tokens() {
+        assert_eq!(needle_tokens("error"), Vec::<String>::new());
+        assert_eq!(needle_tokens("level=error msg"), vec!["error".to_string()]);
+        assert_eq!(
+            needle_tokens("a3c1e6f2-1b2c-4d5e-8f90-123456789abc"),
+            vec!["1b2c".to_string(), "4d5e".to_string(), "8f90".to_string()]
+        );
+        assert_eq!(needle_tokens(" GET /Api "), vec!["get".to_string(), "api".to_string()]);
+        let long = format!(" {} ", "x".repeat(MAX_TOKEN_BYTES + 1));
+        assert_eq!(needle_tokens(&long), Vec::<String>::new());
+        let max = format!(" {} ", "x".repeat(MAX_TOKEN_BYTES));
+        assert_eq!(needle_tokens(&max), vec!["x".repeat(MAX_TOKEN_BYTES)]);
+    }
+
+    #[test]
+    fn analyzer_lowercases_and_splits() {
+        let mut analyzer = analyzer();
+        let mut stream = analyzer.token_stream("GET /api/v1?x=Über-7");
+        let mut tokens = Vec::new();
+        while stream.advance() {
+            tokens.push(stream.token().text.clone());
+        }
+        assert_eq!(tokens, ["get", "api", "v1", "x", "über", "7"]);
+    }
+
+    #[test]
+    fn metadata_round_trips_and_rejects_garbage() {
+        let pairs = vec![
+            ("trace_id".to_string(), "abc".to_string()),
+            ("k".to_string(), String::new()),
+        ];
+        assert_eq!(decode_metadata(&encode_metadata(&pairs)), Some(pairs));
+        assert_eq!(decode_metadata(&[5, b'a']), None);
+        assert_eq!(decode_metadata(&[1, 0xff, 0]), None);
+        assert_eq!(decode_metadata(&[0xff; 11]), None);
+    }
+
+    #[test]
+    fn schema_fields_are_found_again() {
+        let index = Index::create_in_ram(LogSchema::new().schema);
+        let fields = LogSchema::from_index(&index).map(|s| (s.ts, s.batch));
+        assert!(fields.is_some());
+    }
+}

@@ -1,0 +1,337 @@
+//! Selecting lines: stream matchers, a time range, a direction and an optional token pre-filter.
+//!
+//! A [`Cursor`] walks the windows overlapping the range in the requested direction. Within a
+//! window it cuts the remaining range into time slices small enough that the matching documents'
+//! timestamps fit in memory (the slice width adapts to the density of matches), sorts each slice
+//! by time and loads the stored lines of just the documents it hands out. A needle query matches
+//! a handful of documents and takes one slice per window; a scan over millions of lines proceeds
+//! slice by slice with bounded memory.
+
+use std::collections::HashMap;
+use std::ops::Bound;
+use std::sync::Arc;
+
+use tantivy::collector::{Collector, SegmentCollector};
+use tantivy::query::{BooleanQuery, Occur, Query, RangeQuery, TermQuery, TermSetQuery};
+use tantivy::schema::{IndexRecordOption, TantivyDocument, Term, Value};
+use tantivy::{DocAddress, DocId, Score, SegmentOrdinal, SegmentReader};
+
+use tsdb::{Labels, Matcher};
+
+use super::LogStore;
+use crate::error::{Error, Result};
+use crate::schema::decode_metadata;
+use crate::window::WindowView;
+
+/// Order of the lines a cursor returns.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Direction {
+    /// Oldest first.
+    Forward,
+    /// Newest first.
+    Backward,
+}
+
+/// What to select.
+#[derive(Debug, Clone)]
+pub struct Selection {
+    /// Stream matchers (at least one; Loki requires a non-empty selector).
+    pub matchers: Vec<Matcher>,
+    /// Start of the range, ns, inclusive.
+    pub start_ns: i64,
+    /// End of the range, ns, exclusive.
+    pub end_ns: i64,
+    /// Order of the results.
+    pub direction: Direction,
+    /// Lowercase tokens every returned line must contain in its index (from
+    /// [`crate::schema::needle_tokens`]); a pre-filter only: lines are still to be checked exactly.
+    pub required_tokens: Vec<String>,
+}
+
+/// A line as the query side sees it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LogLine {
+    /// Timestamp, Unix ns.
+    pub ts_ns: i64,
+    /// The stream's labels.
+    pub labels: Arc<Labels>,
+    /// The line.
+    pub line: String,
+    /// Structured metadata.
+    pub metadata: Vec<(String, String)>,
+}
+
+/// Most document timestamps held in memory by one slice.
+const SLICE_CAP: usize = 1 << 16;
+
+struct WindowScan {
+    view: WindowView,
+    searcher: tantivy::Searcher,
+    /// Stream terms to restrict to; `None` when every stream of the window matches.
+    streams: Option<Vec<Term>>,
+    lo: i64,
+    hi: i64,
+}
+
+/// An iterator over selected lines, in batches.
+pub struct Cursor {
+    direction: Direction,
+    tokens: Vec<String>,
+    windows: Vec<WindowScan>,
+    current: usize,
+    pending: std::collections::VecDeque<(i64, DocAddress)>,
+    span: i64,
+    labels: HashMap<(usize, SegmentOrdinal, u64), Arc<Labels>>,
+}
+
+impl LogStore {
+    /// Starts selecting lines. The cursor sees the last commit at the time each window is
+    /// reached; lines appended but not committed are not returned.
+    pub fn select(&self, selection: &Selection) -> Result<Cursor> {
+        if selection.matchers.is_empty() {
+            return Err(Error::Query("a stream selector needs at least one matcher".into()));
+        }
+        let mut windows = Vec::new();
+        for view in self.overlapping(selection.start_ns, selection.end_ns) {
+            let stats = view.stats.read();
+            let mut terms = Vec::new();
+            let mut all = true;
+            for (key, s) in stats.iter() {
+                let in_time = s.max_ts >= selection.start_ns && s.min_ts < selection.end_ns;
+                if in_time && tsdb::labels::matches_labels(&selection.matchers, &s.labels) {
+                    terms.push(Term::from_field_bytes(view.fields.stream, key));
+                } else {
+                    all = false;
+                }
+            }
+            drop(stats);
+            if terms.is_empty() {
+                continue;
+            }
+            let lo = selection.start_ns.max(view.start);
+            let hi = selection.end_ns.min(view.end);
+            let searcher = view.reader.searcher();
+            windows.push(WindowScan {
+                streams: (!all).then_some(terms),
+                searcher,
+                view,
+                lo,
+                hi,
+            });
+        }
+        if selection.direction == Direction::Backward {
+            windows.reverse();
+        }
+        Ok(Cursor {
+            direction: selection.direction,
+            tokens: selection.required_tokens.clone(),
+            windows,
+            current: 0,
+            pending: Default::default(),
+            span: i64::MAX,
+            labels: HashMap::new(),
+        })
+    }
+}
+
+impl Cursor {
+    /// Up to `max` further lines, in order; empty when the selection is exhausted.
+    pub fn next_batch(&mut self, max: usize) -> Result<Vec<LogLine>> {
+        let mut out = Vec::with_capacity(max.min(4096));
+        while out.len() < max {
+            if let Some((ts, address)) = self.pending.pop_front() {
+                out.push(self.load(ts, address)?);
+                continue;
+            }
+            if self.current >= self.windows.len() {
+                break;
+            }
+            if !self.fill()? {
+                self.current += 1;
+                self.span = i64::MAX;
+            }
+        }
+        Ok(out)
+    }
+
+    /// Fills `pending` from the next slice of the current window; false when the window is done.
+    fn fill(&mut self) -> Result<bool> {
+        loop {
+            let scan = &self.windows[self.current];
+            if scan.lo >= scan.hi {
+                return Ok(false);
+            }
+            let width = scan.hi - scan.lo;
+            let span = self.span.min(width).max(1);
+            let (lo, hi) = match self.direction {
+                Direction::Forward => (scan.lo, scan.lo.saturating_add(span)),
+                Direction::Backward => (scan.hi.saturating_sub(span), scan.hi),
+            };
+            let query = self.query(scan, lo, hi);
+            // A one-nanosecond slice cannot be cut further: take all of it.
+            let cap = if span == 1 { usize::MAX } else { SLICE_CAP };
+            let collector = TimestampCollector { cap };
+            let (mut docs, overflow) = scan
+                .searcher
+                .search(&query, &collector)
+                .map_err(|e| Error::index(&scan.view.dir, e))?;
+            if overflow && span > 1 {
+                self.span = span / 2;
+                continue;
+            }
+            match self.direction {
+                Direction::Forward => {
+                    docs.sort_unstable();
+                    self.windows[self.current].lo = hi;
+                }
+                Direction::Backward => {
+                    docs.sort_unstable_by(|a, b| b.cmp(a));
+                    self.windows[self.current].hi = lo;
+                }
+            }
+            if docs.len() < SLICE_CAP / 8 {
+                self.span = span.saturating_mul(2);
+            }
+            self.pending.extend(docs);
+            if !self.pending.is_empty() {
+                return Ok(true);
+            }
+        }
+    }
+
+    fn query(&self, scan: &WindowScan, lo: i64, hi: i64) -> BooleanQuery {
+        let fields = &scan.view.fields;
+        let mut clauses: Vec<(Occur, Box<dyn Query>)> = vec![(
+            Occur::Must,
+            Box::new(RangeQuery::new(
+                Bound::Included(Term::from_field_i64(fields.ts, lo)),
+                Bound::Excluded(Term::from_field_i64(fields.ts, hi)),
+            )),
+        )];
+        if let Some(terms) = &scan.streams {
+            clauses.push((Occur::Must, Box::new(TermSetQuery::new(terms.iter().cloned()))));
+        }
+        for token in &self.tokens {
+            let term = Term::from_field_text(fields.line, token);
+            clauses.push((Occur::Must, Box::new(TermQuery::new(term, IndexRecordOption::Basic))));
+        }
+        BooleanQuery::new(clauses)
+    }
+
+    fn load(&mut self, ts_ns: i64, address: DocAddress) -> Result<LogLine> {
+        let scan = &self.windows[self.current];
+        let fields = &scan.view.fields;
+        let doc: TantivyDocument = scan
+            .searcher
+            .doc(address)
+            .map_err(|e| Error::index(&scan.view.dir, e))?;
+        let line = doc
+            .get_first(fields.line)
+            .and_then(|v| v.as_str())
+            .unwrap_or_default()
+            .to_string();
+        let metadata = match doc.get_first(fields.meta).and_then(|v| v.as_bytes()) {
+            Some(bytes) => decode_metadata(bytes).ok_or_else(|| Error::Corrupt {
+                path: scan.view.dir.display().to_string(),
+                reason: "undecodable structured metadata".into(),
+            })?,
+            None => Vec::new(),
+        };
+        let labels = self.labels_of(address)?;
+        Ok(LogLine {
+            ts_ns,
+            labels,
+            line,
+            metadata,
+        })
+    }
+
+    fn labels_of(&mut self, address: DocAddress) -> Result<Arc<Labels>> {
+        let scan = &self.windows[self.current];
+        let segment = scan.searcher.segment_reader(address.segment_ord);
+        let column = segment
+            .fast_fields()
+            .bytes("stream")
+            .map_err(|e| Error::index(&scan.view.dir, e))?
+            .ok_or_else(|| corrupt(scan, "missing stream column"))?;
+        let ord = column
+            .term_ords(address.doc_id)
+            .next()
+            .ok_or_else(|| corrupt(scan, "document without stream"))?;
+        let key = (self.current, address.segment_ord, ord);
+        if let Some(labels) = self.labels.get(&key) {
+            return Ok(Arc::clone(labels));
+        }
+        let mut bytes = Vec::new();
+        column
+            .ord_to_bytes(ord, &mut bytes)
+            .map_err(|e| Error::io(&scan.view.dir, e))?;
+        let labels = Arc::new(Labels::from_bytes(&bytes).ok_or_else(|| corrupt(scan, "undecodable stream labels"))?);
+        self.labels.insert(key, Arc::clone(&labels));
+        Ok(labels)
+    }
+}
+
+fn corrupt(scan: &WindowScan, reason: &str) -> Error {
+    Error::Corrupt {
+        path: scan.view.dir.display().to_string(),
+        reason: reason.into(),
+    }
+}
+
+/// Collects `(timestamp, address)` of matching documents, up to `cap`; reports overflow.
+struct TimestampCollector {
+    cap: usize,
+}
+
+struct TimestampSegmentCollector {
+    segment: SegmentOrdinal,
+    ts: tantivy::columnar::Column<i64>,
+    docs: Vec<(i64, DocAddress)>,
+    cap: usize,
+    overflow: bool,
+}
+
+impl Collector for TimestampCollector {
+    type Fruit = (Vec<(i64, DocAddress)>, bool);
+    type Child = TimestampSegmentCollector;
+
+    fn for_segment(&self, segment: SegmentOrdinal, reader: &SegmentReader) -> tantivy::Result<Self::Child> {
+        Ok(TimestampSegmentCollector {
+            segment,
+            ts: reader.fast_fields().i64("ts")?,
+            docs: Vec::new(),
+            cap: self.cap,
+            overflow: false,
+        })
+    }
+
+    fn requires_scoring(&self) -> bool {
+        false
+    }
+
+    fn merge_fruits(&self, fruits: Vec<(Vec<(i64, DocAddress)>, bool)>) -> tantivy::Result<Self::Fruit> {
+        let overflow = fruits.iter().any(|f| f.1) || fruits.iter().map(|f| f.0.len()).sum::<usize>() > self.cap;
+        if overflow {
+            return Ok((Vec::new(), true));
+        }
+        Ok((fruits.into_iter().flat_map(|f| f.0).collect(), false))
+    }
+}
+
+impl SegmentCollector for TimestampSegmentCollector {
+    type Fruit = (Vec<(i64, DocAddress)>, bool);
+
+    fn collect(&mut self, doc: DocId, _score: Score) {
+        if self.docs.len() >= self.cap {
+            self.overflow = true;
+            return;
+        }
+        let ts = self.ts.first(doc).unwrap_or(0);
+        self.docs.push((ts, DocAddress::new(self.segment, doc)));
+    }
+
+    fn harvest(self) -> Self::Fruit {
+        (self.docs, self.overflow)
+    }
+}
