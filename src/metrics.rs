@@ -127,9 +127,77 @@ impl Collector for TsdbCollector {
     }
 }
 
+/// Reads log-store figures and push counters at scrape time.
+struct LogsCollector {
+    loki: Arc<crate::api::loki::LokiState>,
+}
+
+impl std::fmt::Debug for LogsCollector {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("LogsCollector")
+    }
+}
+
+impl Collector for LogsCollector {
+    fn encode(&self, mut encoder: DescriptorEncoder) -> Result<(), std::fmt::Error> {
+        use std::sync::atomic::Ordering::Relaxed;
+        let stats = self.loki.store.stats();
+        let gauges: [(&str, &str, u64); 5] = [
+            (
+                "loupe_logs_windows",
+                "Log windows (indexes) on disk.",
+                stats.windows as u64,
+            ),
+            ("loupe_logs_streams", "Distinct log streams.", stats.streams as u64),
+            (
+                "loupe_logs_entries",
+                "Log entries stored (including those not yet committed).",
+                stats.entries,
+            ),
+            (
+                "loupe_logs_line_bytes",
+                "Bytes of the stored log lines.",
+                stats.line_bytes,
+            ),
+            (
+                "loupe_logs_disk_bytes",
+                "Bytes of the log store on disk (indexes and WAL).",
+                stats.disk_bytes,
+            ),
+        ];
+        for (name, help, value) in gauges {
+            let gauge = ConstGauge::new(i64::try_from(value).unwrap_or(i64::MAX));
+            gauge.encode(encoder.encode_descriptor(name, help, None, gauge.metric_type())?)?;
+        }
+        let counters = &self.loki.counters;
+        let totals: [(&str, &str, u64); 3] = [
+            (
+                "loupe_logs_push_entries",
+                "Entries accepted by the push API.",
+                counters.entries.load(Relaxed),
+            ),
+            (
+                "loupe_logs_push_bytes",
+                "Line bytes accepted by the push API.",
+                counters.bytes.load(Relaxed),
+            ),
+            (
+                "loupe_logs_push_rejected",
+                "Entries refused by the push API.",
+                counters.rejected.load(Relaxed),
+            ),
+        ];
+        for (name, help, value) in totals {
+            let counter = ConstCounter::new(value);
+            counter.encode(encoder.encode_descriptor(name, help, None, counter.metric_type())?)?;
+        }
+        Ok(())
+    }
+}
+
 impl Metrics {
-    /// Builds the registry around `db`.
-    pub fn new(db: Arc<Db>) -> Self {
+    /// Builds the registry around `db` and the log store behind `loki`.
+    pub fn new(db: Arc<Db>, loki: Arc<crate::api::loki::LokiState>) -> Self {
         let mut registry = Registry::default();
         let requests = Family::<HandlerLabels, Counter>::default();
         registry.register("loupe_http_requests", "HTTP requests served", requests.clone());
@@ -142,6 +210,7 @@ impl Metrics {
             duration.clone(),
         );
         registry.register_collector(Box::new(TsdbCollector { db }));
+        registry.register_collector(Box::new(LogsCollector { loki }));
         let build = Family::<Vec<(String, String)>, prometheus_client::metrics::gauge::Gauge>::default();
         build
             .get_or_create(&vec![("version".to_string(), env!("CARGO_PKG_VERSION").to_string())])

@@ -50,6 +50,7 @@ pub fn run(args: ServeArgs) -> anyhow::Result<()> {
         None => Config::default(),
     };
     let options = config.db_options()?;
+    config.storage.logs.options()?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -71,6 +72,7 @@ async fn serve(args: ServeArgs, options: tsdb::db::DbOptions) -> anyhow::Result<
         .await?
         .with_context(|| format!("opening data directory {}", args.data_dir.display()))?;
     let db = Arc::new(db);
+    let logs_dir = args.data_dir.join("logs");
     let scrape = scraper::ScrapeManager::new(db.clone());
     let reloader = Arc::new(Reloader::new(
         config_path,
@@ -79,6 +81,14 @@ async fn serve(args: ServeArgs, options: tsdb::db::DbOptions) -> anyhow::Result<
         Config::default(),
     ));
     let (initial, text) = reloader.read()?;
+    let log_options = initial.storage.logs.options()?;
+    let push_limits = initial.limits_config.push_limits()?;
+    let collector_config = initial.log_sources.collector()?;
+    let log_store = tokio::task::spawn_blocking(move || logs::LogStore::open(&logs_dir, log_options))
+        .await?
+        .with_context(|| format!("opening the log store in {}", args.data_dir.join("logs").display()))?;
+    let log_store = Arc::new(log_store);
+    let log_threads = LogThreads::start(log_store.clone(), collector_config)?;
     reloader
         .apply(initial, text)
         .await
@@ -101,9 +111,14 @@ async fn serve(args: ServeArgs, options: tsdb::db::DbOptions) -> anyhow::Result<
         ],
         start_time: std::time::SystemTime::now(),
     });
+    let loki_state = Arc::new(api::loki::LokiState::new(
+        log_store.clone(),
+        push_limits,
+        log_threads.status.clone(),
+    ));
     let state = Arc::new(AppState {
         db: db.clone(),
-        metrics: Metrics::new(db.clone()),
+        metrics: Metrics::new(db.clone(), loki_state.clone()),
         ready: AtomicBool::new(true),
         max_body_bytes: usize::try_from(args.max_body_size).unwrap_or(usize::MAX),
         scrape: scrape.clone(),
@@ -117,7 +132,7 @@ async fn serve(args: ServeArgs, options: tsdb::db::DbOptions) -> anyhow::Result<
         _ => None,
     };
     let shutdown_state = state.clone();
-    axum::serve(listener, api::router(state, query_state))
+    axum::serve(listener, api::router(state, query_state, loki_state))
         .with_graceful_shutdown(async move {
             shutdown_signal().await;
             shutdown_state.ready.store(false, Ordering::Release);
@@ -132,9 +147,70 @@ async fn serve(args: ServeArgs, options: tsdb::db::DbOptions) -> anyhow::Result<
     if let Some(syncer) = syncer {
         let _ = syncer.await;
     }
+    tokio::task::spawn_blocking(move || log_threads.stop()).await?;
     tokio::task::spawn_blocking(move || db.close()).await??;
     tracing::info!("stopped");
     Ok(())
+}
+
+/// The log store's committer thread and the container log collector's thread.
+struct LogThreads {
+    stop_collector: Arc<AtomicBool>,
+    collector: Option<std::thread::JoinHandle<()>>,
+    stop_committer: Arc<AtomicBool>,
+    committer: std::thread::JoinHandle<()>,
+    status: Option<api::loki::SourcesStatus>,
+}
+
+impl LogThreads {
+    fn start(
+        store: Arc<logs::LogStore>,
+        collector: Option<scraper::logs::collector::CollectorConfig>,
+    ) -> anyhow::Result<LogThreads> {
+        let stop_committer = Arc::new(AtomicBool::new(false));
+        let committer = {
+            let (store, stop) = (store.clone(), stop_committer.clone());
+            std::thread::Builder::new()
+                .name("log-commit".into())
+                .spawn(move || store.run_committer(&stop))
+                .context("starting the log committer")?
+        };
+        let stop_collector = Arc::new(AtomicBool::new(false));
+        let mut status = None;
+        let collector = match collector {
+            Some(config) => {
+                tracing::info!(docker = ?config.docker_root, cri = ?config.cri_root, "collecting container logs");
+                let stop = stop_collector.clone();
+                let mut collector = scraper::logs::collector::Collector::new(config, store);
+                status = Some(collector.status());
+                Some(
+                    std::thread::Builder::new()
+                        .name("log-collector".into())
+                        .spawn(move || collector.run(&stop))
+                        .context("starting the log collector")?,
+                )
+            }
+            None => None,
+        };
+        Ok(LogThreads {
+            stop_collector,
+            collector,
+            stop_committer,
+            committer,
+            status,
+        })
+    }
+
+    /// Stops the collector, then commits and closes the store.
+    fn stop(self) {
+        self.stop_collector.store(true, Ordering::Relaxed);
+        if let Some(collector) = self.collector {
+            let _ = collector.join();
+        }
+        self.stop_committer.store(true, Ordering::Relaxed);
+        self.committer.thread().unpark();
+        let _ = self.committer.join();
+    }
 }
 
 type Stop = tokio::sync::watch::Sender<bool>;

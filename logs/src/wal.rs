@@ -370,7 +370,7 @@ mod tests {
             let crc = crc32c::crc32c(&buf[8..]);
             buf[0..4].copy_from_slice(&len.to_le_bytes());
             buf[4..8].copy_from_slice(&crc.to_le_bytes());
-            let (record, used) = decode_record(&buf).map_err(|e| TestCaseError::fail(e))?;
+            let (record, used) = decode_record(&buf).map_err(TestCaseError::fail)?;
             prop_assert_eq!(used, buf.len());
             prop_assert_eq!(record, WalRecord { seq: 7, streams });
         }

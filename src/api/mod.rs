@@ -1,6 +1,7 @@
 //! The HTTP API: health, self-metrics, import, scrape targets and reload. Only this module knows
 //! axum; library errors are mapped to Prometheus's error shape here.
 
+pub mod loki;
 pub mod query;
 mod targets;
 
@@ -78,7 +79,7 @@ impl IntoResponse for ApiError {
 }
 
 /// Builds the router: Loupe's own routes and the Prometheus query API.
-pub fn router(state: Arc<AppState>, query: Arc<query::QueryState>) -> Router {
+pub fn router(state: Arc<AppState>, query: Arc<query::QueryState>, loki: Arc<loki::LokiState>) -> Router {
     Router::new()
         .route("/-/healthy", get(healthy))
         .route("/-/ready", get(ready))
@@ -91,6 +92,7 @@ pub fn router(state: Arc<AppState>, query: Arc<query::QueryState>) -> Router {
         .route("/api/v1/scrape_pools", get(targets::scrape_pools))
         .with_state(state.clone())
         .merge(query::routes(query))
+        .merge(loki::routes(loki))
         .layer(middleware::from_fn_with_state(state, observe))
         .layer(DefaultBodyLimit::disable())
 }

@@ -1,6 +1,7 @@
 //! Loupe's configuration: the YAML file (Prometheus's `global` and `scrape_configs` sections plus
 //! Loupe's `storage`), and the embedded default used without a file.
 
+mod log_settings;
 mod scrape;
 mod units;
 
@@ -12,6 +13,7 @@ use serde::Deserialize;
 use tsdb::db::DbOptions;
 use tsdb::wal::{SyncPolicy, WalOptions};
 
+pub use log_settings::{LimitsConfig, LogSourcesConfig, LogsStorageConfig, PushLimitsConfig};
 pub use scrape::{GlobalConfig, ScrapeConfig, UnsupportedKey};
 pub use units::{duration_ms, parse_bytes, parse_duration};
 
@@ -28,6 +30,12 @@ pub struct Config {
     /// Storage settings.
     #[serde(default)]
     pub storage: StorageConfig,
+    /// Container log files to collect.
+    #[serde(default)]
+    pub log_sources: LogSourcesConfig,
+    /// Limits of the Loki push API, with Loki's key names.
+    #[serde(default)]
+    pub limits_config: LimitsConfig,
     #[serde(default)]
     rule_files: Option<serde_saphyr::Spanned<serde::de::IgnoredAny>>,
     #[serde(default)]
@@ -46,11 +54,12 @@ pub struct Config {
     runtime: Option<serde_saphyr::Spanned<serde::de::IgnoredAny>>,
 }
 
-/// The configuration used without `--config`: default storage, and a job `loupe` scraping
-/// Loupe's own `/metrics` at `address` every 15 s.
+/// The configuration used without `--config`: default storage, a job `loupe` scraping Loupe's
+/// own `/metrics` at `address` every 15 s, and the Docker and CRI log directories where readable.
 pub fn embedded(address: &str) -> String {
     format!(
-        "global:\n  scrape_interval: 15s\nscrape_configs:\n  - job_name: loupe\n    static_configs:\n      - targets: ['{address}']\n"
+        "global:\n  scrape_interval: 15s\nscrape_configs:\n  - job_name: loupe\n    static_configs:\n      - targets: ['{address}']\n{}",
+        log_settings::embedded_sources()
     )
 }
 
@@ -61,6 +70,9 @@ pub struct StorageConfig {
     /// `storage.tsdb:` settings.
     #[serde(default)]
     pub tsdb: TsdbConfig,
+    /// `storage.logs:` settings.
+    #[serde(default)]
+    pub logs: LogsStorageConfig,
 }
 
 /// `storage.tsdb:` settings; every one is optional.
@@ -125,6 +137,9 @@ impl Config {
         }
         config.db_options()?;
         config.jobs()?;
+        config.storage.logs.options()?;
+        config.limits_config.push_limits()?;
+        config.log_sources.collector()?;
         Ok(config)
     }
 

@@ -294,7 +294,7 @@ pub(super) mod tests {
         let line = "x".repeat(300_000);
         let body = format!(r#"{{"streams":[{{"stream":{{"app":"x"}},"values":[["1","{line}"]]}}]}}"#);
         match decode(&body) {
-            Err(Error::TooLarge(msg)) => assert_eq!(
+            Err(Error::Push(msg)) => assert_eq!(
                 msg,
                 "max entry size '262144' bytes exceeded for stream '{app=\"x\"}' while adding an entry with length \
                  '300000' bytes"

@@ -167,7 +167,8 @@ fn check_stream(stream: &PushStream, limits: &PushLimits) -> Result<()> {
     labels::check_label_limits(&stream.labels, limits)?;
     for entry in &stream.entries {
         if entry.line.len() > limits.max_line_bytes {
-            return Err(Error::TooLarge(format!(
+            // A 400 in Loki (a validation error), not a 413.
+            return Err(Error::Push(format!(
                 "max entry size '{}' bytes exceeded for stream '{}' while adding an entry with length '{}' bytes",
                 limits.max_line_bytes,
                 stream.labels,
@@ -333,7 +334,7 @@ mod tests {
         };
         let body = r#"{"streams":[{"stream":{"app":"x"},"values":[["1","0123456789a"]]}]}"#;
         match decode_push(body.as_bytes(), Some("application/json"), None, &limits) {
-            Err(Error::TooLarge(msg)) => assert_eq!(
+            Err(Error::Push(msg)) => assert_eq!(
                 msg,
                 "max entry size '10' bytes exceeded for stream '{app=\"x\"}' while adding an entry with length '11' bytes"
             ),

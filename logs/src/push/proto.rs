@@ -349,7 +349,7 @@ mod tests {
     fn oversized_line() {
         let body = request(r#"{app="x"}"#, vec![entry(1, 0, &"y".repeat(300_000))]);
         match decode(&body) {
-            Err(Error::TooLarge(msg)) => assert_eq!(
+            Err(Error::Push(msg)) => assert_eq!(
                 msg,
                 "max entry size '262144' bytes exceeded for stream '{app=\"x\"}' while adding an entry with length \
                  '300000' bytes"

@@ -209,15 +209,20 @@ impl LogStore {
                     .push(entry);
             }
             for (start, entries) in by_window {
-                if !state.windows.contains_key(&start) {
-                    let dir = self.dir.join("windows").join(start.to_string());
-                    let window = Window::open(&dir, start, start.saturating_add(width), batch.saturating_sub(1))?;
-                    state.windows.insert(start, window);
-                    created = true;
-                }
-                if let Some(window) = state.windows.get_mut(&start) {
-                    window.add(&stream.labels, &entries, batch)?;
-                }
+                let window = match state.windows.entry(start) {
+                    std::collections::btree_map::Entry::Occupied(slot) => slot.into_mut(),
+                    std::collections::btree_map::Entry::Vacant(slot) => {
+                        let dir = self.dir.join("windows").join(start.to_string());
+                        created = true;
+                        slot.insert(Window::open(
+                            &dir,
+                            start,
+                            start.saturating_add(width),
+                            batch.saturating_sub(1),
+                        )?)
+                    }
+                };
+                window.add(&stream.labels, &entries, batch)?;
             }
         }
         state.changed = true;

@@ -5,6 +5,7 @@
 //! records), [`meta`] turns container metadata into labels, and [`collector`] drives it all into
 //! the log store with exactly-once positions.
 
+pub mod collector;
 pub mod cri;
 pub mod discover;
 pub mod docker;
