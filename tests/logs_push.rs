@@ -13,8 +13,11 @@ fn now_ns() -> i64 {
     logs::store::now_ns()
 }
 
-/// Every stored line as (labels, ts, line, metadata), oldest first.
-fn stored(data: &Path) -> Vec<(String, i64, String, Vec<(String, String)>)> {
+/// A stored line: labels, timestamp, line, structured metadata.
+type StoredLine = (String, i64, String, Vec<(String, String)>);
+
+/// Every stored line, oldest first.
+fn stored(data: &Path) -> Vec<StoredLine> {
     let store = LogStore::open(&data.join("logs"), StoreOptions::default()).expect("open log store");
     let matcher = Matcher::new(MatchType::Regex, "service_name", ".+").expect("matcher");
     let selection = Selection {

@@ -19,6 +19,7 @@ pub mod deflate;
 pub mod disk;
 pub mod generator;
 pub mod load;
+pub mod logsbench;
 pub mod procfs;
 pub mod query;
 pub mod querybench;

@@ -84,12 +84,15 @@ impl Level {
     }
 }
 
-/// Share of ordinary lines written to stderr (stack traces always are).
-const STDERR_SHARE: f64 = 0.07;
+/// Share of ordinary lines written to stderr (stack traces always are); about 10 % of all lines end
+/// up there.
+const STDERR_SHARE: f64 = 0.025;
+/// Share of error lines written to stderr.
+const ERROR_STDERR_SHARE: f64 = 0.6;
 /// Share of a container's events in its primary style.
 const PRIMARY_SHARE: f64 = 0.85;
 /// Share of Java errors followed by a stack trace.
-const TRACE_SHARE: f64 = 0.3;
+const TRACE_SHARE: f64 = 0.25;
 
 const USERS: [&str; 16] = [
     "alice", "bob", "carol", "dave", "erin", "frank", "grace", "heidi", "ivan", "judy", "mallory", "niaj", "olivia",
@@ -97,8 +100,26 @@ const USERS: [&str; 16] = [
 ];
 const METHODS: [&str; 5] = ["GET", "GET", "GET", "POST", "PUT"];
 const WORDS: [&str; 20] = [
-    "shoes", "jacket", "lamp", "coffee", "headphones", "backpack", "watch", "sofa", "bike", "kettle", "desk",
-    "camera", "tent", "guitar", "scarf", "blender", "monitor", "keyboard", "mug", "pillow",
+    "shoes",
+    "jacket",
+    "lamp",
+    "coffee",
+    "headphones",
+    "backpack",
+    "watch",
+    "sofa",
+    "bike",
+    "kettle",
+    "desk",
+    "camera",
+    "tent",
+    "guitar",
+    "scarf",
+    "blender",
+    "monitor",
+    "keyboard",
+    "mug",
+    "pillow",
 ];
 const AGENTS: [&str; 5] = [
     "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36",
@@ -115,7 +136,12 @@ const INFO_MSGS: [&str; 6] = [
     "user logged in",
     "job finished",
 ];
-const WARN_MSGS: [&str; 4] = ["slow request", "retrying upstream call", "rate limit approaching", "deprecated api used"];
+const WARN_MSGS: [&str; 4] = [
+    "slow request",
+    "retrying upstream call",
+    "rate limit approaching",
+    "deprecated api used",
+];
 const ERROR_MSGS: [&str; 4] = ["payment failed", "upstream timeout", "database error", "order rejected"];
 const DEBUG_MSGS: [&str; 3] = ["cache lookup", "sql query", "feature flag evaluated"];
 const ERRORS: [&str; 5] = [
@@ -324,7 +350,12 @@ impl LineSource {
                 }
             }
         }
-        if level == Level::Error || self.rng.random_bool(STDERR_SHARE) {
+        let share = if level == Level::Error {
+            ERROR_STDERR_SHARE
+        } else {
+            STDERR_SHARE
+        };
+        if self.rng.random_bool(share) {
             LogStream::Stderr
         } else {
             LogStream::Stdout
@@ -347,12 +378,7 @@ impl LineSource {
             0 => write!(out, "/api/v1/items/{}", rng.random_range(1..100_000)),
             1 => write!(out, "/img/{}-{}.png", pick(rng, &WORDS), rng.random_range(1..40)),
             2 => write!(out, "/static/js/app.{:08x}.js", rng.random::<u32>()),
-            3 => write!(
-                out,
-                "/search?q={}&page={}",
-                pick(rng, &WORDS),
-                rng.random_range(1..20)
-            ),
+            3 => write!(out, "/search?q={}&page={}", pick(rng, &WORDS), rng.random_range(1..20)),
             4 => {
                 out.push_str("/cart/");
                 push_uuid(rng, out);
@@ -389,18 +415,30 @@ impl LineSource {
         };
         let _ = write!(out, " level={} msg=\"{msg}\"", level.lower());
         if let Some(needle) = needle {
-            let _ = write!(out, " request_id={needle} order_id={}", self.rng.random_range(100_000..9_999_999));
+            let _ = write!(
+                out,
+                " request_id={needle} order_id={}",
+                self.rng.random_range(100_000..9_999_999)
+            );
         } else if msg == "request served" || msg == "slow request" || level == Level::Error {
             let method = pick(&mut self.rng, &METHODS);
             let _ = write!(out, " method={method} path=");
             self.path(out);
             let status = self.status(level);
-            let _ = write!(out, " status={status} duration_ms={:.1}", self.rng.random_range(0.2..900.0));
+            let _ = write!(
+                out,
+                " status={status} duration_ms={:.1}",
+                self.rng.random_range(0.2..900.0)
+            );
             if level == Level::Error {
                 let _ = write!(out, " err=\"{}\"", pick(&mut self.rng, &ERRORS).replace('"', "\\\""));
             }
         } else {
-            let _ = write!(out, " component={}", pick(&mut self.rng, &["cache", "auth", "jobs", "db", "flags"]));
+            let _ = write!(
+                out,
+                " component={}",
+                pick(&mut self.rng, &["cache", "auth", "jobs", "db", "flags"])
+            );
             let _ = write!(out, " items={}", self.rng.random_range(0..5000));
         }
         if needle.is_none() {
@@ -421,7 +459,11 @@ impl LineSource {
         match level {
             Level::Error => {
                 let error = pick(&mut self.rng, &ERRORS).replace('"', "\\\"");
-                let _ = write!(out, ",\"error\":\"{error}\",\"attempt\":{}", self.rng.random_range(1..4));
+                let _ = write!(
+                    out,
+                    ",\"error\":\"{error}\",\"attempt\":{}",
+                    self.rng.random_range(1..4)
+                );
             }
             _ => {
                 let amount = self.rng.random_range(100..50_000) as f64 / 100.0;
@@ -498,7 +540,11 @@ impl LineSource {
         let position = trace.total - trace.lines_left;
         let _ = if position == 0 {
             let order = rng.random_range(100_000..9_999_999);
-            write!(out, "{}: Order {order} is in an unexpected state", pick(rng, &EXCEPTIONS))
+            write!(
+                out,
+                "{}: Order {order} is in an unexpected state",
+                pick(rng, &EXCEPTIONS)
+            )
         } else if trace.lines_left == 1 {
             write!(out, "\t... {} more", rng.random_range(20..90))
         } else if position == trace.cause_at {

@@ -83,7 +83,9 @@ pub struct Generated {
 /// as binary units), e.g. `256MiB`, `1.5GiB`, `1GB`.
 pub fn parse_size(text: &str) -> Result<u64> {
     let invalid = || format!("invalid size {text:?} (e.g. 256MiB, 1GiB, 500MB)");
-    let split = text.find(|c: char| !c.is_ascii_digit() && c != '.').unwrap_or(text.len());
+    let split = text
+        .find(|c: char| !c.is_ascii_digit() && c != '.')
+        .unwrap_or(text.len());
     let (number, unit) = text.split_at(split);
     let number: f64 = number.parse().map_err(|_| invalid())?;
     let multiplier: u64 = match unit.trim() {
@@ -355,7 +357,11 @@ mod tests {
 
     #[test]
     fn is_deterministic_for_a_seed() {
-        let (a, b, c) = (tempfile::tempdir().expect("dir"), tempfile::tempdir().expect("dir"), tempfile::tempdir().expect("dir"));
+        let (a, b, c) = (
+            tempfile::tempdir().expect("dir"),
+            tempfile::tempdir().expect("dir"),
+            tempfile::tempdir().expect("dir"),
+        );
         let first = generate(&config(200_000, 7), a.path()).expect("generates");
         let second = generate(&config(200_000, 7), b.path()).expect("generates");
         let other = generate(&config(200_000, 8), c.path()).expect("generates");
@@ -386,7 +392,10 @@ mod tests {
                 assert_eq!(object.len(), 3);
                 let text = object["log"].as_str().expect("log");
                 assert!(text.ends_with('\n') && text.len() > 1);
-                let record = decoder.push(raw, offset).expect("decodes").expect("one record per line");
+                let record = decoder
+                    .push(raw, offset)
+                    .expect("decodes")
+                    .expect("one record per line");
                 offset += raw.len() as u64 + 1;
                 assert!(record.ts_ns > last_ts, "times increase in {id}");
                 last_ts = record.ts_ns;
@@ -397,7 +406,10 @@ mod tests {
                 if record.line.contains(&generated.needle) {
                     assert_eq!(id, generated.needle_container);
                 }
-                for (i, level) in ["level=info", "level=warn", "level=error", "level=debug"].iter().enumerate() {
+                for (i, level) in ["level=info", "level=warn", "level=error", "level=debug"]
+                    .iter()
+                    .enumerate()
+                {
                     levels[i] += u64::from(record.line.contains(level));
                 }
                 lines += 1;
@@ -410,8 +422,16 @@ mod tests {
         let per_container: u64 = generated.containers.iter().map(|c| c.lines).sum();
         assert_eq!(per_container, lines);
         let share = |n: u64| n as f64 / (levels.iter().sum::<u64>() as f64);
-        assert!((0.75..0.85).contains(&share(levels[0])), "info share {}", share(levels[0]));
-        assert!((0.05..0.10).contains(&share(levels[2])), "error share {}", share(levels[2]));
+        assert!(
+            (0.75..0.85).contains(&share(levels[0])),
+            "info share {}",
+            share(levels[0])
+        );
+        assert!(
+            (0.05..0.10).contains(&share(levels[2])),
+            "error share {}",
+            share(levels[2])
+        );
         let stderr_share = stderr as f64 / lines as f64;
         assert!((0.07..0.14).contains(&stderr_share), "stderr share {stderr_share}");
         assert!(generated.first_ns >= START && generated.last_ns > generated.first_ns);
@@ -421,21 +441,31 @@ mod tests {
     fn size_is_within_one_percent() {
         for (size, containers) in [(1u64 << 20, 4), (3_000_000, 7), (5 << 20, 8)] {
             let dir = tempfile::tempdir().expect("dir");
-            let cfg = GenerateConfig { containers, ..config(size, 3) };
+            let cfg = GenerateConfig {
+                containers,
+                ..config(size, 3)
+            };
             let generated = generate(&cfg, dir.path()).expect("generates");
             let error = (generated.raw_bytes as f64 - size as f64).abs() / size as f64;
             assert!(error < 0.01, "{} bytes for {size}", generated.raw_bytes);
             assert_eq!(generated.containers.len(), containers);
-            let meta = std::fs::read(dir.path().join(&generated.containers[3].id).join("config.v2.json")).expect("meta");
+            let meta =
+                std::fs::read(dir.path().join(&generated.containers[3].id).join("config.v2.json")).expect("meta");
             let labels = scraper::logs::meta::docker_labels(&meta).expect("loupe reads it");
-            assert!(labels.iter().any(|(k, v)| k == "container" && v == "svc-3"), "{labels:?}");
+            assert!(
+                labels.iter().any(|(k, v)| k == "container" && v == "svc-3"),
+                "{labels:?}"
+            );
         }
     }
 
     #[test]
     fn plants_the_needle_even_in_a_tiny_file() {
         let dir = tempfile::tempdir().expect("dir");
-        let cfg = GenerateConfig { containers: 1, ..config(10, 5) };
+        let cfg = GenerateConfig {
+            containers: 1,
+            ..config(10, 5)
+        };
         let generated = generate(&cfg, dir.path()).expect("generates");
         let logs = read_logs(&generated);
         assert!(String::from_utf8_lossy(&logs[0].1).contains(&generated.needle));

@@ -152,7 +152,10 @@ fn show(spread: Option<Spread>, decimals: usize) -> String {
     match spread {
         None => "–".to_string(),
         Some(s) if s.min == s.max => format!("{:.*}", decimals, s.median),
-        Some(s) => format!("{:.*} ({:.*}–{:.*})", decimals, s.median, decimals, s.min, decimals, s.max),
+        Some(s) => format!(
+            "{:.*} ({:.*}–{:.*})",
+            decimals, s.median, decimals, s.min, decimals, s.max
+        ),
     }
 }
 
@@ -356,7 +359,11 @@ mod tests {
 
     #[test]
     fn derives_figures_and_verdicts() {
-        let r = report(vec![measurement(0, 2.0, true), measurement(1, 4.0, true), measurement(2, 5.0, true)]);
+        let r = report(vec![
+            measurement(0, 2.0, true),
+            measurement(1, 4.0, true),
+            measurement(2, 5.0, true),
+        ]);
         // 100 MB over 2, 4 and 5 CPU s: 50, 25, 20 MB/s per core; median 25 misses the target.
         let mb = r.summary.mb_per_core_second.expect("runs");
         assert_eq!((mb.median, mb.min, mb.max), (25.0, 20.0, 50.0));
@@ -369,10 +376,19 @@ mod tests {
         assert!((r.figures[0].cores - 0.2).abs() < 1e-9);
         assert!(r.all_complete());
         let md = r.markdown();
-        assert!(md.contains("| **MB/s per core** (raw MB / Loupe CPU s) | 25.0 (20.0–50.0) | ≥ 30 | MISS |"), "{md}");
+        assert!(
+            md.contains("| **MB/s per core** (raw MB / Loupe CPU s) | 25.0 (20.0–50.0) | ≥ 30 | MISS |"),
+            "{md}"
+        );
         assert!(md.contains("| 35.0 % | ≤ 60 % | PASS |"), "{md}");
-        assert!(md.contains("lines from 2026-11-20T10:00:00Z to 2026-11-20T10:01:40Z"), "{md}");
-        assert!(md.contains("| 1 | 1000 / 1000 | 10.0 | 2.0 | 50.0 | 10.0 | 35.0 | 2 | 100 |"), "{md}");
+        assert!(
+            md.contains("lines from 2026-11-20T10:00:00Z to 2026-11-20T10:01:40Z"),
+            "{md}"
+        );
+        assert!(
+            md.contains("| 1 | 1000 / 1000 | 10.0 | 2.0 | 50.0 | 10.0 | 35.0 | 2 | 100 |"),
+            "{md}"
+        );
         let json = serde_json::to_value(&r).expect("serialises");
         assert_eq!(json["throughput_target"], "MISS");
         assert_eq!(json["summary"]["complete_runs"], 3);
@@ -387,6 +403,9 @@ mod tests {
         assert!(!r.all_complete());
         assert!(r.markdown().contains("(timed out)"));
         let none = report(vec![measurement(0, 1.0, false)]);
-        assert_eq!((none.throughput_target, none.size_target), (Verdict::None, Verdict::None));
+        assert_eq!(
+            (none.throughput_target, none.size_target),
+            (Verdict::None, Verdict::None)
+        );
     }
 }

@@ -154,7 +154,11 @@ pub fn run(settings: &Settings, mut progress: impl FnMut(&str)) -> Result<Report
     };
     let root = work_dir.join("containers");
     if root.exists() {
-        return Err(format!("{} already exists: remove it or choose another work directory", root.display()).into());
+        return Err(format!(
+            "{} already exists: remove it or choose another work directory",
+            root.display()
+        )
+        .into());
     }
     let config = settings.generate_config();
     progress(&format!(
@@ -238,7 +242,13 @@ fn count_dirs(dir: &Path) -> usize {
 }
 
 /// One run: Loupe on a fresh data directory until every generated line is stored.
-fn measure(settings: &Settings, config: &Path, work_dir: &Path, run: usize, generated: &Generated) -> Result<Measurement> {
+fn measure(
+    settings: &Settings,
+    config: &Path,
+    work_dir: &Path,
+    run: usize,
+    generated: &Generated,
+) -> Result<Measurement> {
     let data_dir = work_dir.join(format!("loupe-data-{run}"));
     if data_dir.exists() {
         std::fs::remove_dir_all(&data_dir).map_err(|e| format!("removing {}: {e}", data_dir.display()))?;
@@ -271,7 +281,12 @@ fn measure(settings: &Settings, config: &Path, work_dir: &Path, run: usize, gene
             break true;
         }
         if Instant::now() > deadline {
-            tracing::warn!(pid, entries, lines = generated.lines, "timed out waiting for every line");
+            tracing::warn!(
+                pid,
+                entries,
+                lines = generated.lines,
+                "timed out waiting for every line"
+            );
             break false;
         }
         std::thread::sleep(POLL_EVERY);
@@ -279,8 +294,7 @@ fn measure(settings: &Settings, config: &Path, work_dir: &Path, run: usize, gene
     let wall_seconds = spawned.elapsed().as_secs_f64();
     let cpu_seconds = process::cpu_seconds(pid)?;
     let (own_after, machine_after) = background_cpu()?;
-    let other_cpu_seconds =
-        (machine_after - machine_before - cpu_seconds - (own_after - own_before)).max(0.0);
+    let other_cpu_seconds = (machine_after - machine_before - cpu_seconds - (own_after - own_before)).max(0.0);
 
     std::thread::sleep(COMMIT_WAIT);
     running.check_alive()?;
@@ -340,7 +354,10 @@ mod tests {
         assert_eq!(settings.generate_config().start_ns, 42);
         let config = Settings::default().generate_config();
         assert_eq!((config.containers, config.size_bytes, config.seed), (8, 1 << 30, 1));
-        assert!(config.start_ns < 1_000_000_000 * (std::time::SystemTime::UNIX_EPOCH.elapsed().map_or(0, |d| d.as_secs()) as i64));
+        assert!(
+            config.start_ns
+                < 1_000_000_000 * (std::time::SystemTime::UNIX_EPOCH.elapsed().map_or(0, |d| d.as_secs()) as i64)
+        );
     }
 
     #[test]
@@ -350,7 +367,10 @@ mod tests {
             ..Settings::default()
         };
         let error = run(&settings, |_| {}).err().map(|e| e.to_string()).unwrap_or_default();
-        assert!(error.starts_with("loupe binary /nonexistent/loupe not found"), "{error}");
+        assert!(
+            error.starts_with("loupe binary /nonexistent/loupe not found"),
+            "{error}"
+        );
     }
 
     #[test]
