@@ -563,3 +563,63 @@ impl LineSource {
         });
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rand::SeedableRng;
+
+    #[test]
+    fn converts_civil_dates() {
+        let c = Civil::from_unix_nanos(1_795_168_800_123_000_000);
+        assert_eq!(
+            (c.year, c.month, c.day, c.hour, c.minute, c.second, c.nanos),
+            (2026, 11, 20, 10, 0, 0, 123_000_000)
+        );
+        let leap = Civil::from_unix_nanos(951_782_400_000_000_000 - 1);
+        assert_eq!((leap.year, leap.month, leap.day, leap.hour), (2000, 2, 28, 23));
+        let before = Civil::from_unix_nanos(-1);
+        assert_eq!(
+            (before.year, before.month, before.day, before.second),
+            (1969, 12, 31, 59)
+        );
+    }
+
+    #[test]
+    fn writes_version_4_uuids() {
+        let mut rng = ChaCha8Rng::seed_from_u64(1);
+        let mut out = String::new();
+        push_uuid(&mut rng, &mut out);
+        let groups: Vec<&str> = out.split('-').collect();
+        assert_eq!(groups.iter().map(|g| g.len()).collect::<Vec<_>>(), [8, 4, 4, 4, 12]);
+        assert!(groups[2].starts_with('4'));
+        assert!(matches!(groups[3].as_bytes()[0], b'8' | b'9' | b'a' | b'b'));
+    }
+
+    #[test]
+    fn prints_stack_traces_after_java_errors() {
+        let mut source = LineSource::new(Style::Java, ChaCha8Rng::seed_from_u64(3));
+        let mut line = String::new();
+        let mut traces = 0;
+        for _ in 0..20_000 {
+            line.clear();
+            let before = source.in_trace();
+            let stream = source.next_line(0, &mut line);
+            if !before && source.in_trace() {
+                assert!(line.contains(" ERROR 1 --- ["), "{line}");
+                assert_eq!(stream, LogStream::Stderr);
+                traces += 1;
+                line.clear();
+                source.next_line(0, &mut line);
+                assert!(line.starts_with("java.") || line.starts_with("org."), "{line}");
+                while source.in_trace() {
+                    line.clear();
+                    assert_eq!(source.next_line(0, &mut line), LogStream::Stderr);
+                    assert!(line.starts_with("\tat ") || line.starts_with("Caused by: ") || line.starts_with("\t... "));
+                }
+                assert!(line.starts_with("\t... ") && line.ends_with(" more"), "{line}");
+            }
+        }
+        assert!(traces > 30, "{traces} traces");
+    }
+}

@@ -14,8 +14,9 @@
 //! whose fingerprint its decompressed head reproduces, and is then read from that offset with
 //! positions still reported under the original identity. Files older than the oldest match are
 //! skipped (already stored), matched files resume at their offsets, unmatched newer files are read
-//! from 0. With no match at all (a new container, a first start), only the current file is read,
-//! from 0; rotated history is left alone.
+//! from 0. With no match at all, a container found by the first scan (a first start) has only its
+//! current file read, from 0, leaving rotated history alone; a container that appears later (it
+//! started while Loupe runs) has all its files read from 0, rotated ones too, since they are new.
 //!
 //! While following, each poll checks the current file: rotated, the old handle is drained to its
 //! end and the new current file is read from 0; truncated (copytruncate), reading restarts at 0. A
@@ -173,6 +174,9 @@ pub struct Collector {
     status: Arc<RwLock<Vec<FileStatus>>>,
     /// The last poll used some file's whole budget: poll again without sleeping.
     behind: bool,
+    /// The first scan is done: containers found from now on appeared while Loupe runs, so all
+    /// of their files (rotated ones too) are new and read from the start.
+    scanned_once: bool,
 }
 
 impl Collector {
@@ -196,6 +200,7 @@ impl Collector {
             unsent: None,
             status: Arc::new(RwLock::new(Vec::new())),
             behind: false,
+            scanned_once: false,
         }
     }
 
@@ -333,7 +338,8 @@ impl Collector {
             match self.containers.get_mut(&key) {
                 Some(container) => container.update(logs),
                 None => {
-                    let (container, errs) = Container::start(logs, &positions, &mut claimed, &self.limits);
+                    let (container, errs) =
+                        Container::start(logs, &positions, &mut claimed, &self.limits, self.scanned_once);
                     errors += errs;
                     self.containers.insert(key, container);
                 }
@@ -357,6 +363,7 @@ impl Collector {
                 self.store.forget_position(key);
             }
         }
+        self.scanned_once = true;
         errors
     }
 
@@ -395,6 +402,7 @@ impl Container {
         positions: &HashMap<String, FilePosition>,
         claimed: &mut HashSet<String>,
         limits: &Limits,
+        new_since_start: bool,
     ) -> (Container, usize) {
         let labels = container_labels(&logs);
         let stream_labels = [LogStream::Stdout, LogStream::Stderr].map(|s| stream_labels(&labels, s, &logs.id));
@@ -410,7 +418,7 @@ impl Container {
             removed: false,
         };
         let mut errors = 0;
-        for (path, resume, final_) in plan(&container.logs, positions, claimed) {
+        for (path, resume, final_) in plan(&container.logs, positions, claimed, new_since_start) {
             let opened = if is_gz(&path) {
                 Source::open_gz(&path, resume.as_ref(), container.logs.kind, limits)
             } else {
@@ -536,11 +544,13 @@ impl Container {
 }
 
 /// The files of a newly seen container to read, oldest first: (path, stored position to resume
-/// from, final). See the module documentation for the rules.
+/// from, final). See the module documentation for the rules; `new_since_start` (the container
+/// appeared after the collector's first scan) reads every file of an unmatched container.
 fn plan(
     logs: &ContainerLogs,
     positions: &HashMap<String, FilePosition>,
     claimed: &mut HashSet<String>,
+    new_since_start: bool,
 ) -> Vec<(PathBuf, Option<FilePosition>, bool)> {
     let files: Vec<&PathBuf> = logs.rotated.iter().chain(logs.current.iter()).collect();
     let mut matches: Vec<Option<FilePosition>> = vec![None; files.len()];
@@ -584,6 +594,12 @@ fn plan(
         }
     }
     let Some(oldest) = matches.iter().position(Option::is_some) else {
+        if new_since_start {
+            return files
+                .into_iter()
+                .map(|path| (path.clone(), None, logs.current.as_ref() != Some(path)))
+                .collect();
+        }
         return logs.current.iter().map(|p| (p.clone(), None, false)).collect();
     };
     files

@@ -140,9 +140,12 @@ impl Source {
     ) -> Result<Source> {
         let tailer = FileTailer::open_with(path, resume, limits.tail)?;
         let start = tailer.position();
-        // Nothing to report until something is read, unless a stale stored position is replaced.
+        // A new file reports its position at once, even before anything is read: the store then
+        // knows the container's files from the same commit that forgets a drained rotated one, so
+        // a restart after this file was rotated away too still reads it (it matches) rather than
+        // taking it for history. A resumed file reports when a stale stored position is replaced.
         let reported = match resume {
-            None => Some(start.offset),
+            None => None,
             Some(p) => (p.key() == start.key() && p.offset == start.offset).then_some(p.offset),
         };
         let size_handle = File::open(path).ok().filter(|f| {

@@ -334,7 +334,12 @@ fn records_of_the_other_stream_wait_for_a_pending_partial() {
         let mut c = env.collector(&store);
         assert_eq!(c.poll_once().unwrap().records, 0, "held back behind the stdout partial");
         assert!(lines(&store).is_empty());
-        assert!(store.positions().is_empty());
+        let offsets: Vec<u64> = store.positions().values().map(|p| p.offset).collect();
+        assert_eq!(
+            offsets,
+            vec![0],
+            "the file is known, nothing past the partial is claimed"
+        );
     }
     append(&log, &docker_raw("stdout", "part two\n", 4));
     let store = env.store();
@@ -389,6 +394,34 @@ fn rotation_while_down_reads_both_files_once() {
         [names("a", 0..3), names("b", 3..5), names("c", 5..8)].concat()
     );
     assert_eq!(store.positions().len(), 1, "the rotated file's position is forgotten");
+}
+
+#[test]
+fn a_new_current_file_rotated_away_unread_while_down_is_still_read() {
+    let env = Env::new();
+    let log = env.docker_container('a', Some("web-1"));
+    {
+        append(&log, &docker_lines("a", 0..2));
+        let store = env.store();
+        let mut c = env.collector(&store);
+        assert_eq!(poll_all(&mut c).records, 2);
+        // Rotated while running; the new current file is followed but still empty at the crash.
+        fs::rename(&log, log.with_extension("log.1")).unwrap();
+        append(&log, "");
+        assert_eq!(poll_all(&mut c).records, 0);
+        store.commit().unwrap();
+    }
+    // While down it fills and is rotated in turn (replacing the old `.1`), then a new one starts.
+    append(&log, &docker_lines("b", 2..4));
+    fs::rename(&log, log.with_extension("log.1")).unwrap();
+    append(&log, &docker_lines("c", 4..5));
+    let store = env.store();
+    let mut c = env.collector(&store);
+    assert_eq!(poll_all(&mut c).records, 3);
+    assert_eq!(
+        lines(&store),
+        [names("a", 0..2), names("b", 2..4), names("c", 4..5)].concat()
+    );
 }
 
 #[test]
@@ -566,6 +599,27 @@ fn new_container_appears_on_rescan() {
         lines(&store),
         [names("a", 0..2), names("b", 2..5), names("c", 5..6)].concat()
     );
+}
+
+#[test]
+fn a_container_that_rotated_before_it_was_first_seen_is_read_whole() {
+    let env = Env::new();
+    let a = env.docker_container('a', Some("web-1"));
+    append(&a, &docker_lines("a", 0..1));
+    let store = env.store();
+    let mut c = env.collector(&store);
+    assert_eq!(c.poll_once().unwrap().records, 1);
+    // Appears after the first scan and rotates before the next one: its `.1` is new, not history.
+    let b = env.docker_container('b', Some("web-2"));
+    append(&b, &docker_lines("b", 1..3));
+    std::fs::rename(
+        &b,
+        b.with_file_name(format!("{}.1", b.file_name().and_then(|n| n.to_str()).unwrap_or(""))),
+    )
+    .unwrap();
+    append(&b, &docker_lines("b", 3..4));
+    assert_eq!(poll_all(&mut c).records, 3);
+    assert_eq!(lines(&store), [names("a", 0..1), names("b", 1..4)].concat());
 }
 
 #[test]
