@@ -10,6 +10,9 @@ pub enum Error {
     /// The query text does not parse or does not type-check.
     #[error("{0}")]
     Parse(#[from] ParseError),
+    /// LogQL text does not parse or does not type-check (Loki's message format).
+    #[error("{0}")]
+    LogParse(#[from] crate::logql::ParseError),
     /// Evaluation failed (e.g. `vector cannot contain metrics with the same labelset`).
     #[error("{0}")]
     Execution(String),

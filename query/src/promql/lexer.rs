@@ -333,7 +333,7 @@ fn lex_number(s: &str) -> Result<(TokenKind, usize), String> {
 
 /// Lexes a quoted string starting with `quote` at `s[0]`. Returns the unescaped text and the
 /// byte length consumed, or the offset and message of the first error.
-fn lex_string(s: &str, quote: char) -> Result<(String, usize), (usize, String)> {
+pub(crate) fn lex_string(s: &str, quote: char) -> Result<(String, usize), (usize, String)> {
     let mut out: Vec<u8> = Vec::new();
     let mut chars = s.char_indices().skip(1).peekable();
     while let Some((i, c)) = chars.next() {

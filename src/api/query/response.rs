@@ -85,6 +85,7 @@ impl ApiError {
         use ::query::Error as E;
         match error {
             E::Parse(e) => ApiError::invalid_param("query", e),
+            E::LogParse(e) => ApiError::invalid_param("query", e),
             e @ (E::Execution(_) | E::TooManySamples(_)) => ApiError::new(ErrorKind::Execution, e.to_string()),
             e @ E::Timeout(_) => ApiError::new(ErrorKind::Timeout, e.to_string()),
             e @ E::Storage(_) => ApiError::internal(e.to_string()),
