@@ -224,6 +224,8 @@ impl Window {
         let dir = self.dir.clone();
         let writer = self.writer()?;
         let (mut min_ts, mut max_ts, mut bytes) = (i64::MAX, i64::MIN, 0u64);
+        // One hand-off to the indexing thread per call, not one per document.
+        let mut operations = Vec::with_capacity(entries.len());
         for entry in entries {
             let mut doc = TantivyDocument::default();
             doc.add_i64(fields.ts, entry.ts_ns);
@@ -234,11 +236,12 @@ impl Window {
             }
             doc.add_u64(fields.len, entry.line.len() as u64);
             doc.add_u64(fields.batch, batch);
-            writer.add_document(doc).map_err(|e| Error::index(&dir, e))?;
+            operations.push(tantivy::indexer::UserOperation::Add(doc));
             min_ts = min_ts.min(entry.ts_ns);
             max_ts = max_ts.max(entry.ts_ns);
             bytes += entry.line.len() as u64;
         }
+        writer.run(operations).map_err(|e| Error::index(&dir, e))?;
         self.dirty += entries.len() as u64;
         let mut map = self.stats.write();
         let stats = map.entry(key.into()).or_insert_with(|| StreamStats {

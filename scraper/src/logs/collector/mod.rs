@@ -150,13 +150,17 @@ impl Batch {
             metadata,
             line: record.line,
         };
-        let slot = *self.index.entry(labels.clone()).or_insert_with(|| {
-            self.streams.push(PushStream {
-                labels: labels.clone(),
-                entries: Vec::new(),
-            });
-            self.streams.len() - 1
-        });
+        let slot = match self.index.get(labels) {
+            Some(slot) => *slot,
+            None => {
+                self.streams.push(PushStream {
+                    labels: labels.clone(),
+                    entries: Vec::new(),
+                });
+                self.index.insert(labels.clone(), self.streams.len() - 1);
+                self.streams.len() - 1
+            }
+        };
         self.streams[slot].entries.push(entry);
     }
 }
