@@ -20,6 +20,12 @@ use crate::error::{Error, Result};
 use crate::push::PushEntry;
 use crate::schema::{LogSchema, encode_metadata, register_tokenizer};
 
+/// Memory budget of a window's index writer (one indexing thread).
+const WRITER_MEMORY_BYTES: usize = 64 << 20;
+
+/// Segments merged at a time.
+const MERGE_SEGMENTS: usize = 16;
+
 /// What a window's commit payload records.
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, Eq)]
 pub struct Payload {
@@ -206,10 +212,15 @@ impl Window {
 
     fn writer(&mut self) -> Result<&mut IndexWriter<TantivyDocument>> {
         if self.writer.is_none() {
-            let writer = self
+            let writer: IndexWriter<TantivyDocument> = self
                 .index
-                .writer_with_num_threads(1, 32 << 20)
+                .writer_with_num_threads(1, WRITER_MEMORY_BYTES)
                 .map_err(|e| Error::index(&self.dir, e))?;
+            // Merge 16 segments at a time rather than 8: each line is rewritten by fewer merges
+            // (commits every few seconds make many small segments).
+            let mut policy = tantivy::indexer::LogMergePolicy::default();
+            policy.set_min_num_segments(MERGE_SEGMENTS);
+            writer.set_merge_policy(Box::new(policy));
             self.writer = Some(writer);
         }
         self.writer
