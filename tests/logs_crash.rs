@@ -11,9 +11,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use logs::{Direction, LogStore, Selection, StoreOptions};
 use rand::{Rng, SeedableRng};
-use tsdb::{MatchType, Matcher};
 
 const CYCLES: usize = 6;
 const CONTAINERS: usize = 2;
@@ -124,23 +122,10 @@ fn entries_stored(server: &common::Server) -> u64 {
 }
 
 fn stored_lines(data: &Path) -> Vec<String> {
-    let store = LogStore::open(&data.join("logs"), StoreOptions::default()).expect("log store reopens");
-    let selection = Selection {
-        matchers: vec![Matcher::new(MatchType::Regex, "service_name", ".+").expect("matcher")],
-        start_ns: 0,
-        end_ns: i64::MAX,
-        direction: Direction::Forward,
-        required_tokens: Vec::new(),
-    };
-    let mut cursor = store.select(&selection).expect("select");
-    let mut out = Vec::new();
-    loop {
-        let batch = cursor.next_batch(10_000).expect("batch");
-        if batch.is_empty() {
-            return out;
-        }
-        out.extend(batch.into_iter().map(|l| l.line));
-    }
+    common::stored_log_lines(data, "service_name")
+        .into_iter()
+        .map(|l| l.line)
+        .collect()
 }
 
 #[test]

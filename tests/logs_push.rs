@@ -6,8 +6,7 @@ use std::io::Write;
 use std::path::Path;
 
 use logs::push::{PushEntry, PushStream, encode_proto};
-use logs::{Direction, LogStore, Selection, StoreOptions};
-use tsdb::{Labels, MatchType, Matcher};
+use tsdb::Labels;
 
 fn now_ns() -> i64 {
     logs::store::now_ns()
@@ -18,28 +17,10 @@ type StoredLine = (String, i64, String, Vec<(String, String)>);
 
 /// Every stored line, oldest first.
 fn stored(data: &Path) -> Vec<StoredLine> {
-    let store = LogStore::open(&data.join("logs"), StoreOptions::default()).expect("open log store");
-    let matcher = Matcher::new(MatchType::Regex, "service_name", ".+").expect("matcher");
-    let selection = Selection {
-        matchers: vec![matcher],
-        start_ns: 0,
-        end_ns: i64::MAX,
-        direction: Direction::Forward,
-        required_tokens: Vec::new(),
-    };
-    let mut cursor = store.select(&selection).expect("select");
-    let mut out = Vec::new();
-    loop {
-        let batch = cursor.next_batch(1000).expect("batch");
-        if batch.is_empty() {
-            return out;
-        }
-        out.extend(
-            batch
-                .into_iter()
-                .map(|l| (l.labels.to_string(), l.ts_ns, l.line, l.metadata)),
-        );
-    }
+    common::stored_log_lines(data, "service_name")
+        .into_iter()
+        .map(|l| (l.labels.to_string(), l.ts_ns, l.line, l.metadata))
+        .collect()
 }
 
 fn push(server: &common::Server, content_type: Option<&str>, encoding: Option<&str>, body: Vec<u8>) -> (u16, String) {

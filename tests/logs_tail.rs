@@ -8,9 +8,6 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use logs::{Direction, LogStore, Selection, StoreOptions};
-use tsdb::{MatchType, Matcher};
-
 const DOCKER_ID: &str = "4f1e2d3c4b5a69788796a5b4c3d2e1f04f1e2d3c4b5a69788796a5b4c3d2e1f0";
 
 fn append(path: &Path, text: &str) {
@@ -104,25 +101,11 @@ fn wait_caught_up(server: &common::Server, expected: u64) -> serde_json::Value {
 
 /// Stored lines grouped by their stream labels, oldest first.
 fn stored(data: &Path) -> BTreeMap<String, Vec<String>> {
-    let store = LogStore::open(&data.join("logs"), StoreOptions::default()).expect("open log store");
-    let selection = Selection {
-        matchers: vec![Matcher::new(MatchType::Regex, "stream", ".+").expect("matcher")],
-        start_ns: 0,
-        end_ns: i64::MAX,
-        direction: Direction::Forward,
-        required_tokens: Vec::new(),
-    };
-    let mut cursor = store.select(&selection).expect("select");
     let mut out: BTreeMap<String, Vec<String>> = BTreeMap::new();
-    loop {
-        let batch = cursor.next_batch(1000).expect("batch");
-        if batch.is_empty() {
-            return out;
-        }
-        for line in batch {
-            out.entry(line.labels.to_string()).or_default().push(line.line);
-        }
+    for line in common::stored_log_lines(data, "stream") {
+        out.entry(line.labels.to_string()).or_default().push(line.line);
     }
+    out
 }
 
 #[test]

@@ -146,3 +146,25 @@ pub fn open_db(dir: &Path) -> tsdb::db::Db {
         }
     }
 }
+
+/// Every line of the log store in `data/logs` whose stream matches `name=~".+"`, oldest first
+/// (the store is opened in-process: the server must have stopped).
+pub fn stored_log_lines(data: &Path, name: &str) -> Vec<logs::LogLine> {
+    let store = logs::LogStore::open(&data.join("logs"), logs::StoreOptions::default()).expect("open log store");
+    let selection = logs::Selection {
+        matchers: vec![tsdb::Matcher::new(tsdb::MatchType::Regex, name, ".+").expect("matcher")],
+        start_ns: 0,
+        end_ns: i64::MAX,
+        direction: logs::Direction::Forward,
+        required_tokens: Vec::new(),
+    };
+    let mut cursor = store.select(&selection).expect("select");
+    let mut out = Vec::new();
+    loop {
+        let batch = cursor.next_batch(10_000).expect("batch");
+        if batch.is_empty() {
+            return out;
+        }
+        out.extend(batch);
+    }
+}
