@@ -566,86 +566,8 @@ impl VectorOp {
     }
 }
 
-/// A binary operator.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum BinaryOp {
-    /// `+`.
-    Add,
-    /// `-`.
-    Sub,
-    /// `*`.
-    Mul,
-    /// `/`.
-    Div,
-    /// `%`.
-    Mod,
-    /// `^`.
-    Pow,
-    /// `==`.
-    Eql,
-    /// `!=`.
-    Neq,
-    /// `>`.
-    Gtr,
-    /// `>=`.
-    Gte,
-    /// `<`.
-    Lss,
-    /// `<=`.
-    Lte,
-    /// `and`.
-    And,
-    /// `or`.
-    Or,
-    /// `unless`.
-    Unless,
-}
-
-impl BinaryOp {
-    /// The operator's text.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            BinaryOp::Add => "+",
-            BinaryOp::Sub => "-",
-            BinaryOp::Mul => "*",
-            BinaryOp::Div => "/",
-            BinaryOp::Mod => "%",
-            BinaryOp::Pow => "^",
-            BinaryOp::Eql => "==",
-            BinaryOp::Neq => "!=",
-            BinaryOp::Gtr => ">",
-            BinaryOp::Gte => ">=",
-            BinaryOp::Lss => "<",
-            BinaryOp::Lte => "<=",
-            BinaryOp::And => "and",
-            BinaryOp::Or => "or",
-            BinaryOp::Unless => "unless",
-        }
-    }
-
-    /// Binding strength, as in PromQL: `or` 1, `and unless` 2, comparisons 3, `+ -` 4,
-    /// `* / %` 5, `^` 6.
-    pub fn precedence(self) -> u8 {
-        match self {
-            BinaryOp::Or => 1,
-            BinaryOp::And | BinaryOp::Unless => 2,
-            BinaryOp::Eql | BinaryOp::Neq | BinaryOp::Gtr | BinaryOp::Gte | BinaryOp::Lss | BinaryOp::Lte => 3,
-            BinaryOp::Add | BinaryOp::Sub => 4,
-            BinaryOp::Mul | BinaryOp::Div | BinaryOp::Mod => 5,
-            BinaryOp::Pow => 6,
-        }
-    }
-
-    /// True for comparison operators.
-    pub fn is_comparison(self) -> bool {
-        self.precedence() == 3
-    }
-
-    /// True for `and`, `or`, `unless`.
-    pub fn is_set_operator(self) -> bool {
-        matches!(self, BinaryOp::And | BinaryOp::Or | BinaryOp::Unless)
-    }
-}
+/// A binary operator: LogQL's are PromQL's (without `atan2`).
+pub use crate::promql::ast::BinaryOp;
 
 /// How the series of the two sides of a binary operation are matched.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]

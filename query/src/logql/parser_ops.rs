@@ -349,6 +349,8 @@ fn fold(op: BinaryOp, a: f64, b: f64) -> f64 {
         BinaryOp::Mod if b == 0.0 => f64::NAN,
         BinaryOp::Mod => a % b,
         BinaryOp::Pow => a.powf(b),
+        // Not a LogQL operator (the lexer never produces it).
+        BinaryOp::Atan2 => a.atan2(b),
         BinaryOp::Eql => truth(a == b),
         BinaryOp::Neq => truth(a != b),
         BinaryOp::Gtr => truth(a > b),
