@@ -1,4 +1,5 @@
-//! LogQL: parsing Loki queries into a checked syntax tree and printing them back.
+//! LogQL: parsing Loki queries into a checked syntax tree, printing them back, and evaluating
+//! them ([`eval`]).
 //!
 //! [`parse`] turns query text into an [`Expr`]: a log query ([`LogExpr`]: a stream selector and
 //! its pipeline) or a metric query ([`MetricExpr`]), checked as Loki 3.x checks them at parse
@@ -9,6 +10,7 @@
 //! Line-filter regexes (`|~`, `!~`) are unanchored and do not get `(?s)`.
 
 pub mod ast;
+pub mod eval;
 pub mod lexer;
 pub mod parser;
 mod parser_ops;

@@ -41,7 +41,7 @@ fn elem_op(op: BinaryOp, l: f64, r: f64) -> (f64, bool) {
 }
 
 /// Evaluates `l op r` on already evaluated operands.
-pub(super) fn eval(
+pub(crate) fn eval(
     op: BinaryOp,
     l: Val,
     r: Val,

@@ -413,7 +413,7 @@ pub(super) fn check_unique<'a>(labels: impl Iterator<Item = &'a Labels>) -> Resu
 /// One element of an instant vector during evaluation: the labels still carry `__name__`
 /// when a function or operator only marked it for removal (`drop_name`).
 #[derive(Debug, Clone, PartialEq)]
-pub(super) struct Elem {
+pub(crate) struct Elem {
     /// The labels, possibly with a `__name__` to drop at the end.
     pub labels: Labels,
     /// The value.
@@ -424,7 +424,7 @@ pub(super) struct Elem {
 
 /// One series of a range vector during evaluation.
 #[derive(Debug, Clone, PartialEq)]
-pub(super) struct RangeElem {
+pub(crate) struct RangeElem {
     /// The labels, possibly with a `__name__` to drop at the end.
     pub labels: Labels,
     /// The window's samples `(t ms, value)`, oldest first, never empty.
@@ -435,7 +435,7 @@ pub(super) struct RangeElem {
 
 /// A value during evaluation.
 #[derive(Debug, Clone, PartialEq)]
-pub(super) enum Val {
+pub(crate) enum Val {
     /// A float.
     Scalar(f64),
     /// A string.

@@ -18,4 +18,7 @@ mod value;
 mod engine_tests;
 
 pub use engine::{Engine, EngineOptions, check_resolution};
+/// Binary operators on evaluated operands, shared with the LogQL engine.
+pub(crate) use binary::eval as binary_eval;
+pub(crate) use engine::{Elem, Val};
 pub use value::{InstantSample, MemoryStorage, QueryResult, Series, Storage, TsdbStorage, Value};

@@ -1,0 +1,221 @@
+//! Range aggregations (`count_over_time`, `rate`, `sum_over_time(… | unwrap x …)`, …) over the
+//! steps of a query, in one forward pass over the selected lines.
+//!
+//! The window of step `t` is `(t - offset - range, t - offset]` (Loki's left-open window). Lines
+//! arrive oldest first; before a line at (shifted) time `ts` is added, every step `t < ts` is
+//! complete and is emitted: each series drops samples at or before `t - range` and aggregates
+//! what remains. `rate` is the count (or sum) divided by the range in seconds, without
+//! extrapolation; `rate_counter` is Prometheus's extrapolated counter rate.
+
+use std::collections::{HashMap, VecDeque};
+
+use logs::{Direction, Selection};
+use tsdb::{Labels, MatchType};
+
+use super::accel::required_tokens;
+use super::engine::{BATCH, Deadline, Engine};
+use super::labels::{ERROR_LABEL, LineLabels};
+use super::metric::{StepSeries, Steps};
+use super::pipeline::Pipeline;
+use crate::error::Error;
+use crate::logql::ast::{Grouping, RangeAggregation, RangeOp};
+use crate::promql::eval::range_fns;
+
+struct Buf {
+    labels: Labels,
+    window: VecDeque<(i64, f64)>,
+    values: Vec<Option<f64>>,
+}
+
+/// Applies a `by`/`without` clause to a series' labels.
+pub(super) fn group(labels: &Labels, grouping: &Grouping) -> Labels {
+    if grouping.without {
+        labels.without(|n| grouping.labels.iter().any(|g| g == n))
+    } else {
+        labels.without(|n| !grouping.labels.iter().any(|g| g == n))
+    }
+}
+
+/// Loki's message for a series that still carries `__error__`.
+fn pipeline_error(labels: &Labels) -> Error {
+    let kind = labels.get(ERROR_LABEL).unwrap_or_default();
+    Error::Execution(format!(
+        "pipeline error: '{kind}' for series: '{labels}'.\nUse a label filter to intentionally skip this error. \
+         (e.g | __error__!=\"{kind}\").\nTo skip all potential errors you can match empty errors.(e.g __error__=\"\")\n\
+         The label filter can also be specified after unwrap. (e.g | unwrap latency | __error__=\"\" )\n"
+    ))
+}
+
+impl Engine<'_> {
+    /// Evaluates a range aggregation at every step.
+    pub(super) fn eval_range(
+        &self,
+        ra: &RangeAggregation,
+        steps: &Steps,
+        deadline: &Deadline,
+    ) -> Result<Vec<StepSeries>, Error> {
+        let pipeline = Pipeline::compile(&ra.log.stages)?;
+        let range = ra.range_ns.max(1);
+        let offset = ra.offset_ns;
+        let selection = Selection {
+            matchers: ra.log.matchers.clone(),
+            start_ns: steps.first().saturating_sub(offset).saturating_sub(range).saturating_add(1),
+            end_ns: steps.last().saturating_sub(offset).saturating_add(1),
+            direction: Direction::Forward,
+            required_tokens: required_tokens(&ra.log),
+        };
+        let mut cursor = self.source.select(&selection)?;
+        let mut bufs: Vec<Buf> = Vec::new();
+        let mut index: HashMap<Labels, usize> = HashMap::new();
+        let mut next = 0usize;
+        let agg = Aggregator { op: ra.op, param: ra.param.unwrap_or(0.0), range };
+        loop {
+            let batch = cursor.next_batch(BATCH)?;
+            if batch.is_empty() {
+                break;
+            }
+            deadline.check()?;
+            for line in batch {
+                let ts = line.ts_ns.saturating_add(offset);
+                while next < steps.count && steps.at(next) < ts {
+                    emit(&mut bufs, next, steps, &agg);
+                    next += 1;
+                }
+                let mut labels = LineLabels::new(line.labels, &line.metadata);
+                let mut text = line.line;
+                if !pipeline.process(line.ts_ns, &mut text, &mut labels) {
+                    continue;
+                }
+                let value = if pipeline.has_unwrap() {
+                    match pipeline.extract(&mut labels) {
+                        Some(v) => v,
+                        None => continue,
+                    }
+                } else if matches!(ra.op, RangeOp::BytesOverTime | RangeOp::BytesRate) {
+                    text.len() as f64
+                } else {
+                    1.0
+                };
+                let mut series = labels.to_labels();
+                if let Some(g) = &ra.grouping {
+                    series = group(&series, g);
+                }
+                if series.get(ERROR_LABEL).is_some() {
+                    return Err(pipeline_error(&series));
+                }
+                let i = match index.get(&series) {
+                    Some(&i) => i,
+                    None => {
+                        if bufs.len() >= self.options.max_series.saturating_mul(10).max(10_000) {
+                            self.check_series(bufs.len() + 1)?;
+                        }
+                        index.insert(series.clone(), bufs.len());
+                        bufs.push(Buf {
+                            labels: series,
+                            window: VecDeque::new(),
+                            values: Vec::new(),
+                        });
+                        bufs.len() - 1
+                    }
+                };
+                let buf = &mut bufs[i];
+                buf.window.push_back((ts, value));
+            }
+        }
+        while next < steps.count {
+            emit(&mut bufs, next, steps, &agg);
+            next += 1;
+        }
+        let mut out: Vec<StepSeries> = bufs
+            .into_iter()
+            .filter(|b| b.values.iter().any(Option::is_some))
+            .map(|mut b| {
+                b.values.resize(steps.count, None);
+                StepSeries {
+                    labels: b.labels,
+                    values: b.values,
+                }
+            })
+            .collect();
+        if ra.op == RangeOp::AbsentOverTime {
+            out = absent(out, ra, steps);
+        }
+        Ok(out)
+    }
+}
+
+struct Aggregator {
+    op: RangeOp,
+    param: f64,
+    range: i64,
+}
+
+fn emit(bufs: &mut [Buf], i: usize, steps: &Steps, agg: &Aggregator) {
+    let t = steps.at(i);
+    let floor = t.saturating_sub(agg.range);
+    for buf in bufs.iter_mut() {
+        while buf.window.front().is_some_and(|&(ts, _)| ts <= floor) {
+            buf.window.pop_front();
+        }
+        if buf.window.is_empty() {
+            continue;
+        }
+        let value = agg.apply(buf, t);
+        if buf.values.len() <= i {
+            buf.values.resize(i + 1, None);
+        }
+        buf.values[i] = value;
+    }
+}
+
+impl Aggregator {
+    fn apply(&self, buf: &Buf, t: i64) -> Option<f64> {
+        let secs = self.range as f64 / 1e9;
+        let w = &buf.window;
+        let exact_sum = || w.iter().map(|(_, v)| v).sum::<f64>();
+        let samples = || w.iter().copied().collect::<Vec<(i64, f64)>>();
+        Some(match self.op {
+            RangeOp::CountOverTime | RangeOp::AbsentOverTime => w.len() as f64,
+            RangeOp::BytesOverTime => exact_sum(),
+            RangeOp::BytesRate => exact_sum() / secs,
+            RangeOp::Rate => exact_sum() / secs,
+            RangeOp::SumOverTime => exact_sum(),
+            RangeOp::AvgOverTime => exact_sum() / w.len() as f64,
+            RangeOp::MinOverTime => w.iter().map(|&(_, v)| v).fold(f64::NAN, |a, v| if a.is_nan() || v < a { v } else { a }),
+            RangeOp::MaxOverTime => w.iter().map(|&(_, v)| v).fold(f64::NAN, |a, v| if a.is_nan() || v > a { v } else { a }),
+            RangeOp::FirstOverTime => w.front()?.1,
+            RangeOp::LastOverTime => w.back()?.1,
+            RangeOp::StdvarOverTime => range_fns::stdvar_over_time(&samples())?,
+            RangeOp::StddevOverTime => range_fns::stddev_over_time(&samples())?,
+            RangeOp::QuantileOverTime => range_fns::quantile_over_time(self.param, &samples())?,
+            RangeOp::RateCounter => {
+                let ms: Vec<(i64, f64)> = w.iter().map(|&(ts, v)| (ts.div_euclid(1_000_000), v)).collect();
+                let end = t.div_euclid(1_000_000);
+                let range_ms = (self.range / 1_000_000).max(1);
+                range_fns::extrapolated_rate(&ms, end - range_ms, end, range_ms, true, true)?
+            }
+        })
+    }
+}
+
+/// `absent_over_time`: 1 at the steps where no series had a line, labelled with the selector's
+/// equality matchers.
+fn absent(present: Vec<StepSeries>, ra: &RangeAggregation, steps: &Steps) -> Vec<StepSeries> {
+    let values: Vec<Option<f64>> = (0..steps.count)
+        .map(|i| {
+            let any = present.iter().any(|s| s.values.get(i).copied().flatten().is_some());
+            (!any).then_some(1.0)
+        })
+        .collect();
+    if values.iter().all(Option::is_none) {
+        return Vec::new();
+    }
+    let mut pairs: Vec<(&str, &str)> = Vec::new();
+    for m in &ra.log.matchers {
+        if m.match_type() == MatchType::Equal && !pairs.iter().any(|(n, _)| *n == m.name()) {
+            pairs.push((m.name(), m.value()));
+        }
+    }
+    let labels = Labels::new(pairs).unwrap_or_default();
+    vec![StepSeries { labels, values }]
+}
