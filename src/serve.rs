@@ -83,6 +83,7 @@ async fn serve(args: ServeArgs, options: tsdb::db::DbOptions) -> anyhow::Result<
     let (initial, text) = reloader.read()?;
     let log_options = initial.storage.logs.options()?;
     let push_limits = initial.limits_config.push_limits()?;
+    let query_limits = initial.limits_config.query_limits()?;
     let collector_config = initial.log_sources.collector()?;
     let log_store = tokio::task::spawn_blocking(move || logs::LogStore::open(&logs_dir, log_options))
         .await?
@@ -114,6 +115,7 @@ async fn serve(args: ServeArgs, options: tsdb::db::DbOptions) -> anyhow::Result<
     let loki_state = Arc::new(api::loki::LokiState::new(
         log_store.clone(),
         push_limits,
+        query_limits,
         log_threads.status.clone(),
     ));
     let state = Arc::new(AppState {

@@ -127,6 +127,14 @@ pub struct LimitsConfig {
     pub ingestion_burst_size_mb: Option<f64>,
     /// Largest push body after decompression (default `64MB`).
     pub max_push_body_size: Option<String>,
+    /// Most entries a log query may return (default 5000).
+    pub max_entries_limit_per_query: Option<usize>,
+    /// Most series a metric query may return (default 500).
+    pub max_query_series: Option<usize>,
+    /// Longest a query may run (default `1m`).
+    pub query_timeout: Option<String>,
+    /// Longest time range of a query (default `30d1h`; `0` disables).
+    pub max_query_length: Option<String>,
 }
 
 /// The push limits in force.
@@ -145,6 +153,25 @@ pub struct PushLimitsConfig {
 }
 
 impl LimitsConfig {
+    /// The query limits these settings describe.
+    pub fn query_limits(&self) -> anyhow::Result<crate::api::loki::QueryLimits> {
+        let mut limits = crate::api::loki::QueryLimits::default();
+        if let Some(n) = self.max_entries_limit_per_query {
+            limits.engine.max_entries = n;
+        }
+        if let Some(n) = self.max_query_series {
+            limits.engine.max_series = n;
+        }
+        if let Some(v) = &self.query_timeout {
+            limits.engine.timeout = duration(v, "limits_config.query_timeout")?;
+        }
+        if let Some(v) = &self.max_query_length {
+            let d = duration(v, "limits_config.max_query_length")?;
+            limits.max_query_length_ns = i64::try_from(d.as_nanos()).unwrap_or(i64::MAX);
+        }
+        Ok(limits)
+    }
+
     /// The limits these settings describe.
     pub fn push_limits(&self) -> anyhow::Result<PushLimitsConfig> {
         let mut decode = logs::push::PushLimits::default();

@@ -139,6 +139,7 @@ impl Config {
         config.jobs()?;
         config.storage.logs.options()?;
         config.limits_config.push_limits()?;
+        config.limits_config.query_limits()?;
         config.log_sources.collector()?;
         Ok(config)
     }

@@ -1,9 +1,16 @@
 //! The Loki HTTP API over the log store. Errors are plain text, as Loki writes them.
 //!
-//! So far: the push API (`POST /loki/api/v1/push`, and the legacy `/api/prom/push`) and
-//! `/loki/api/v1/status/buildinfo`.
+//! - Push: `POST /loki/api/v1/push` (and the legacy `/api/prom/push`), see [`push`].
+//! - Queries over the LogQL engine: `query`, `query_range`, `labels`, `label/<name>/values`,
+//!   `series`, `index/stats`, `index/volume`, `index/volume_range`, `format_query`,
+//!   `detected_fields`, `detected_labels`, `tail` (WebSocket), `/ready` and `status/buildinfo`.
 
+mod detected;
+mod encode;
+mod params;
 mod push;
+mod query;
+mod tail;
 
 use std::sync::Arc;
 
@@ -26,6 +33,26 @@ pub struct LokiState {
     pub counters: PushCounters,
     /// The container log collector's per-file status, when log sources are configured.
     pub sources: Option<SourcesStatus>,
+    /// Query limits.
+    pub query: QueryLimits,
+}
+
+/// Limits of the query endpoints (`limits_config` keys in parentheses).
+#[derive(Debug, Clone)]
+pub struct QueryLimits {
+    /// Engine limits: `max_entries_limit_per_query`, `max_query_series`, `query_timeout`.
+    pub engine: ::query::logql::eval::EngineOptions,
+    /// Longest query range (`max_query_length`, default 30d1h; 0 disables).
+    pub max_query_length_ns: i64,
+}
+
+impl Default for QueryLimits {
+    fn default() -> Self {
+        QueryLimits {
+            engine: Default::default(),
+            max_query_length_ns: (30 * 24 + 1) * 3600 * 1_000_000_000,
+        }
+    }
 }
 
 /// The collector's shared status.
@@ -44,7 +71,12 @@ pub struct PushCounters {
 
 impl LokiState {
     /// A state over `store` with `limits`.
-    pub fn new(store: Arc<logs::LogStore>, limits: PushLimitsConfig, sources: Option<SourcesStatus>) -> LokiState {
+    pub fn new(
+        store: Arc<logs::LogStore>,
+        limits: PushLimitsConfig,
+        query: QueryLimits,
+        sources: Option<SourcesStatus>,
+    ) -> LokiState {
         let bucket = push::TokenBucket::new(limits.rate_bytes, limits.burst_bytes);
         LokiState {
             store,
@@ -52,6 +84,7 @@ impl LokiState {
             bucket: parking_lot::Mutex::new(bucket),
             counters: PushCounters::default(),
             sources,
+            query,
         }
     }
 }
@@ -62,6 +95,36 @@ pub fn routes(state: Arc<LokiState>) -> Router {
         .route("/loki/api/v1/push", post(push::push))
         .route("/api/prom/push", post(push::push))
         .route("/loki/api/v1/status/buildinfo", get(buildinfo))
+        .route("/loki/api/v1/query", get(query::query).post(query::query))
+        .route(
+            "/loki/api/v1/query_range",
+            get(query::query_range).post(query::query_range),
+        )
+        .route("/loki/api/v1/labels", get(query::labels).post(query::labels))
+        .route("/loki/api/v1/label", get(query::labels).post(query::labels))
+        .route("/loki/api/v1/label/{name}/values", get(query::label_values))
+        .route("/loki/api/v1/series", get(query::series).post(query::series))
+        .route(
+            "/loki/api/v1/index/stats",
+            get(query::index_stats).post(query::index_stats),
+        )
+        .route("/loki/api/v1/index/volume", get(query::volume).post(query::volume))
+        .route(
+            "/loki/api/v1/index/volume_range",
+            get(query::volume_range).post(query::volume_range),
+        )
+        .route(
+            "/loki/api/v1/format_query",
+            get(query::format_query).post(query::format_query),
+        )
+        .route("/loki/api/v1/detected_fields", get(detected::detected_fields))
+        .route(
+            "/loki/api/v1/detected_field/{name}/values",
+            get(detected::detected_field_values),
+        )
+        .route("/loki/api/v1/detected_labels", get(detected::detected_labels))
+        .route("/loki/api/v1/tail", get(tail::tail))
+        .route("/ready", get(query::ready))
         .route("/loupe/api/v1/log_sources", get(log_sources))
         .with_state(state)
 }
@@ -80,6 +143,11 @@ impl LokiError {
             status: StatusCode::BAD_REQUEST,
             message: message.into(),
         }
+    }
+
+    /// The message.
+    pub fn message(&self) -> &str {
+        &self.message
     }
 
     /// An error with any status.

@@ -2,9 +2,9 @@
 //! `/label/{name}/values`, status pages and stubs) over the TSDB and the PromQL engine, answering
 //! in Prometheus's exact JSON shapes so Grafana and other clients work unchanged.
 
-mod format;
+pub(crate) mod format;
 mod handlers;
-mod params;
+pub(crate) mod params;
 mod response;
 mod status;
 

@@ -144,6 +144,19 @@ pub fn parse_time(text: &str) -> Result<i64, String> {
 
 /// `YYYY-MM-DDThh:mm:ss[.fraction](Z|±hh:mm)` to ms since the epoch (fraction truncated).
 fn parse_rfc3339(text: &str) -> Option<i64> {
+    let (secs, nanos) = rfc3339_parts(text)?;
+    Some(secs * 1000 + nanos / 1_000_000)
+}
+
+/// `YYYY-MM-DDThh:mm:ss[.fraction](Z|±hh:mm)` to ns since the epoch (fraction past 9 digits
+/// truncated); `None` when invalid or out of the i64 range.
+pub fn parse_rfc3339_ns(text: &str) -> Option<i64> {
+    let (secs, nanos) = rfc3339_parts(text)?;
+    secs.checked_mul(1_000_000_000)?.checked_add(nanos)
+}
+
+/// Seconds since the epoch and nanoseconds of an RFC 3339 time.
+fn rfc3339_parts(text: &str) -> Option<(i64, i64)> {
     let b = text.as_bytes();
     let num = |range: std::ops::Range<usize>| -> Option<i64> {
         let digits = b.get(range)?;
@@ -190,7 +203,7 @@ fn parse_rfc3339(text: &str) -> Option<i64> {
         _ => return None,
     };
     let secs = days_from_civil(year, month, day) * 86_400 + hour * 3600 + minute * 60 + second - offset;
-    Some(secs * 1000 + nanos / 1_000_000)
+    Some((secs, nanos))
 }
 
 fn days_in_month(year: i64, month: i64) -> i64 {

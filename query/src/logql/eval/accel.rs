@@ -107,6 +107,9 @@ mod tests {
         assert!(regex_literals("(?i)error").is_empty());
         assert!(regex_literals("a|b").is_empty());
         assert!(regex_literals("(").is_empty());
-        assert_eq!(tokens(r#"{a="b"} |~ "took [0-9]+ ms to connect to db""#), vec!["ms", "to", "connect"]);
+        assert_eq!(
+            tokens(r#"{a="b"} |~ "took [0-9]+ ms to connect to db""#),
+            vec!["ms", "to", "connect"]
+        );
     }
 }

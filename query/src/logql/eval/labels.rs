@@ -29,6 +29,9 @@ pub const ERROR_LABEL: &str = "__error__";
 /// The label with the failure's details.
 pub const ERROR_DETAILS_LABEL: &str = "__error_details__";
 
+/// Labels by category: (indexed stream labels, structured metadata, parsed labels).
+pub type Categorized = (Labels, Vec<(String, String)>, Vec<(String, String)>);
+
 /// The label state of one line.
 #[derive(Debug, Clone)]
 pub struct LineLabels {
@@ -181,7 +184,7 @@ impl LineLabels {
 
     /// The labels by category, for the `categorize-labels` encoding: (indexed stream labels,
     /// structured metadata, parsed labels), each sorted, empty values left out.
-    pub fn categorized(&self) -> (Labels, Vec<(String, String)>, Vec<(String, String)>) {
+    pub fn categorized(&self) -> Categorized {
         let mut stream: Vec<(&str, &str)> = Vec::new();
         for l in self.stream.iter() {
             if self.is_deleted(l.name) {
@@ -241,7 +244,10 @@ mod tests {
 
     #[test]
     fn stream_wins_over_metadata_and_parsed_keys_are_renamed() {
-        let meta = vec![("level".to_string(), "debug".to_string()), ("trace".to_string(), "t1".to_string())];
+        let meta = vec![
+            ("level".to_string(), "debug".to_string()),
+            ("trace".to_string(), "t1".to_string()),
+        ];
         let mut l = LineLabels::new(stream(), &meta);
         assert_eq!(l.get("level"), Some("info"));
         assert_eq!(l.get("trace"), Some("t1"));

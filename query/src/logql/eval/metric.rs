@@ -76,7 +76,12 @@ pub enum Evaluated {
 
 impl Engine<'_> {
     /// Evaluates a metric expression over `steps`.
-    pub(super) fn eval_metric(&self, expr: &MetricExpr, steps: &Steps, deadline: &Deadline) -> Result<Evaluated, Error> {
+    pub(super) fn eval_metric(
+        &self,
+        expr: &MetricExpr,
+        steps: &Steps,
+        deadline: &Deadline,
+    ) -> Result<Evaluated, Error> {
         Ok(match expr {
             MetricExpr::Literal(v) => Evaluated::Scalar(*v),
             MetricExpr::Vector(v) => Evaluated::Matrix(vec![StepSeries {
@@ -153,7 +158,11 @@ fn aggregate(va: &VectorAggregation, input: Vec<StepSeries>, count: usize) -> Re
         };
         for step in 0..count {
             values.clear();
-            values.extend(members.iter().filter_map(|&m| input[m].values.get(step).copied().flatten()));
+            values.extend(
+                members
+                    .iter()
+                    .filter_map(|&m| input[m].values.get(step).copied().flatten()),
+            );
             if values.is_empty() {
                 continue;
             }
@@ -170,8 +179,14 @@ fn simple(op: VectorOp, values: &[f64]) -> f64 {
         VectorOp::Sum => values.iter().sum(),
         VectorOp::Avg => values.iter().sum::<f64>() / n,
         VectorOp::Count => n,
-        VectorOp::Min => values.iter().copied().fold(f64::NAN, |a, v| if a.is_nan() || v < a { v } else { a }),
-        VectorOp::Max => values.iter().copied().fold(f64::NAN, |a, v| if a.is_nan() || v > a { v } else { a }),
+        VectorOp::Min => values
+            .iter()
+            .copied()
+            .fold(f64::NAN, |a, v| if a.is_nan() || v < a { v } else { a }),
+        VectorOp::Max => values
+            .iter()
+            .copied()
+            .fold(f64::NAN, |a, v| if a.is_nan() || v > a { v } else { a }),
         VectorOp::Stdvar | VectorOp::Stddev => {
             let mean = values.iter().sum::<f64>() / n;
             let var = values.iter().map(|v| (v - mean) * (v - mean)).sum::<f64>() / n;
@@ -192,6 +207,7 @@ fn select_k(va: &VectorAggregation, input: Vec<StepSeries>, count: usize) -> Vec
         by_group.entry(key).or_default().push(i);
     }
     let top = va.op != VectorOp::Bottomk;
+    #[allow(clippy::needless_range_loop)] // `step` indexes every member's values and `keep`.
     for members in by_group.values() {
         for step in 0..count {
             let mut present: Vec<(usize, f64)> = members
@@ -199,7 +215,9 @@ fn select_k(va: &VectorAggregation, input: Vec<StepSeries>, count: usize) -> Vec
                 .filter_map(|&m| input[m].values.get(step).copied().flatten().map(|v| (m, v)))
                 .collect();
             present.sort_by(|a, b| {
-                let o = a.1.partial_cmp(&b.1).unwrap_or_else(|| a.1.is_nan().cmp(&b.1.is_nan()).reverse());
+                let o =
+                    a.1.partial_cmp(&b.1)
+                        .unwrap_or_else(|| a.1.is_nan().cmp(&b.1.is_nan()).reverse());
                 if top { o.reverse() } else { o }
             });
             for (m, _) in present.into_iter().take(k) {
@@ -227,7 +245,11 @@ fn sort(mut input: Vec<StepSeries>, desc: bool) -> Vec<StepSeries> {
         let va = a.values.first().copied().flatten().unwrap_or(f64::NAN);
         let vb = b.values.first().copied().flatten().unwrap_or(f64::NAN);
         let o = va.partial_cmp(&vb).unwrap_or_else(|| va.is_nan().cmp(&vb.is_nan()));
-        if desc && !(va.is_nan() || vb.is_nan()) { o.reverse() } else { o }
+        if desc && !(va.is_nan() || vb.is_nan()) {
+            o.reverse()
+        } else {
+            o
+        }
     });
     input
 }
@@ -311,7 +333,10 @@ fn label_replace(
         .size_limit(super::filters::REGEX_SIZE_LIMIT)
         .build()
         .map_err(|e| Error::Execution(format!("invalid regular expression in label_replace(): {regex}: {e}")))?;
-    Ok(input.into_iter().map(|s| replace_one(s, &re, dst, replacement, src)).collect())
+    Ok(input
+        .into_iter()
+        .map(|s| replace_one(s, &re, dst, replacement, src))
+        .collect())
 }
 
 fn replace_one(mut s: StepSeries, re: &Regex, dst: &str, replacement: &str, src: &str) -> StepSeries {

@@ -108,7 +108,9 @@ impl Pipeline {
                     }
                     Compiled::Regexp(regex)
                 }
-                Stage::Parser(ParserStage::Pattern(p)) => Compiled::Pattern(Pattern::parse(p).map_err(Error::Execution)?),
+                Stage::Parser(ParserStage::Pattern(p)) => {
+                    Compiled::Pattern(Pattern::parse(p).map_err(Error::Execution)?)
+                }
                 Stage::Parser(ParserStage::Unpack) => Compiled::Unpack,
                 Stage::LabelFilter(f) => Compiled::LabelFilter(LabelFilter::compile(f)?),
                 Stage::LineFormat(t) => Compiled::LineFormat(template(t)?),
@@ -260,7 +262,9 @@ impl Pipeline {
         }
         let converted = match unwrap.conversion {
             None => parsers::parse_number(raw),
-            Some(UnwrapConversion::Duration | UnwrapConversion::DurationSeconds) => parsers::parse_duration_seconds(raw),
+            Some(UnwrapConversion::Duration | UnwrapConversion::DurationSeconds) => {
+                parsers::parse_duration_seconds(raw)
+            }
             Some(UnwrapConversion::Bytes) => parsers::parse_bytes(raw),
         };
         let value = match converted {
@@ -413,7 +417,10 @@ mod tests {
         );
         assert_eq!(run(r#"{app="web"} | logfmt | status >= 500"#, "status=200"), None);
         assert_eq!(
-            run(r#"{app="web"} | json | line_format "{{.msg}}""#, r#"{"msg":"hi","app":"x"}"#),
+            run(
+                r#"{app="web"} | json | line_format "{{.msg}}""#,
+                r#"{"msg":"hi","app":"x"}"#
+            ),
             Some(("hi".into(), r#"{app="web", app_extracted="x", msg="hi"}"#.into()))
         );
         assert_eq!(
@@ -427,7 +434,10 @@ mod tests {
         assert!(labels.contains(r#"__error__="JSONParserErr""#), "{labels}");
         assert_eq!(run(r#"{app="web"} | json | __error__ = """#, "not json"), None);
         assert_eq!(
-            run(r#"{app="web"} | regexp "(?P<verb>[A-Z]+) (?P<path>/\\S*)" | drop path"#, "GET /x"),
+            run(
+                r#"{app="web"} | regexp "(?P<verb>[A-Z]+) (?P<path>/\\S*)" | drop path"#,
+                "GET /x"
+            ),
             Some(("GET /x".into(), r#"{app="web", verb="GET"}"#.into()))
         );
         assert_eq!(
@@ -446,10 +456,10 @@ mod tests {
 
     #[test]
     fn unwrap_reads_converts_and_flags() {
-        let Expr::Metric(crate::logql::ast::MetricExpr::RangeAggregation(ra)) =
-            crate::logql::parse(r#"sum_over_time({app="web"} | logfmt | unwrap duration(took) | took_extracted="" [1m])"#)
-                .expect("parses")
-        else {
+        let Expr::Metric(crate::logql::ast::MetricExpr::RangeAggregation(ra)) = crate::logql::parse(
+            r#"sum_over_time({app="web"} | logfmt | unwrap duration(took) | took_extracted="" [1m])"#,
+        )
+        .expect("parses") else {
             panic!("not a range aggregation")
         };
         let p = Pipeline::compile(&ra.log.stages).expect("compiles");

@@ -59,7 +59,11 @@ impl Engine<'_> {
         let offset = ra.offset_ns;
         let selection = Selection {
             matchers: ra.log.matchers.clone(),
-            start_ns: steps.first().saturating_sub(offset).saturating_sub(range).saturating_add(1),
+            start_ns: steps
+                .first()
+                .saturating_sub(offset)
+                .saturating_sub(range)
+                .saturating_add(1),
             end_ns: steps.last().saturating_sub(offset).saturating_add(1),
             direction: Direction::Forward,
             required_tokens: required_tokens(&ra.log),
@@ -68,7 +72,11 @@ impl Engine<'_> {
         let mut bufs: Vec<Buf> = Vec::new();
         let mut index: HashMap<Labels, usize> = HashMap::new();
         let mut next = 0usize;
-        let agg = Aggregator { op: ra.op, param: ra.param.unwrap_or(0.0), range };
+        let agg = Aggregator {
+            op: ra.op,
+            param: ra.param.unwrap_or(0.0),
+            range,
+        };
         loop {
             let batch = cursor.next_batch(BATCH)?;
             if batch.is_empty() {
@@ -181,8 +189,14 @@ impl Aggregator {
             RangeOp::Rate => exact_sum() / secs,
             RangeOp::SumOverTime => exact_sum(),
             RangeOp::AvgOverTime => exact_sum() / w.len() as f64,
-            RangeOp::MinOverTime => w.iter().map(|&(_, v)| v).fold(f64::NAN, |a, v| if a.is_nan() || v < a { v } else { a }),
-            RangeOp::MaxOverTime => w.iter().map(|&(_, v)| v).fold(f64::NAN, |a, v| if a.is_nan() || v > a { v } else { a }),
+            RangeOp::MinOverTime => w
+                .iter()
+                .map(|&(_, v)| v)
+                .fold(f64::NAN, |a, v| if a.is_nan() || v < a { v } else { a }),
+            RangeOp::MaxOverTime => w
+                .iter()
+                .map(|&(_, v)| v)
+                .fold(f64::NAN, |a, v| if a.is_nan() || v > a { v } else { a }),
             RangeOp::FirstOverTime => w.front()?.1,
             RangeOp::LastOverTime => w.back()?.1,
             RangeOp::StdvarOverTime => range_fns::stdvar_over_time(&samples())?,

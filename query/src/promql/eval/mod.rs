@@ -17,8 +17,8 @@ mod value;
 #[cfg(test)]
 mod engine_tests;
 
-pub use engine::{Engine, EngineOptions, check_resolution};
 /// Binary operators on evaluated operands, shared with the LogQL engine.
 pub(crate) use binary::eval as binary_eval;
 pub(crate) use engine::{Elem, Val};
+pub use engine::{Engine, EngineOptions, check_resolution};
 pub use value::{InstantSample, MemoryStorage, QueryResult, Series, Storage, TsdbStorage, Value};
