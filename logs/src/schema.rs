@@ -14,15 +14,29 @@
 //! The line index records document ids only: a pre-filter needs "contains all these tokens", and
 //! every candidate is checked exactly against the stored line afterwards, so positions (which
 //! phrase queries need) would only cost space.
+//!
+//! A token longer than [`MAX_TOKEN_BYTES`] is indexed as [`LONG_TOKEN`] instead of itself, so a
+//! substring pre-filter ("some token contains `rror`") stays exact: a line whose matching token
+//! was too long to index still carries the marker. Windows written before the marker existed use
+//! the [`LEGACY_TOKENIZER`], which dropped long tokens; substring pre-filters skip them.
 
 use tantivy::Index;
 use tantivy::schema::{FAST, Field, INDEXED, IndexRecordOption, STORED, Schema, TextFieldIndexing, TextOptions};
-use tantivy::tokenizer::{LowerCaser, RemoveLongFilter, SimpleTokenizer, TextAnalyzer, TokenStream};
+use tantivy::tokenizer::{
+    LowerCaser, RemoveLongFilter, SimpleTokenizer, TextAnalyzer, Token, TokenFilter, TokenStream, Tokenizer,
+};
 
 use tsdb::Labels;
 
 /// Name of the tokenizer registered for the `line` field.
-pub const TOKENIZER: &str = "loupe_line";
+pub const TOKENIZER: &str = "loupe_line_v2";
+
+/// The tokenizer of windows written before long tokens were marked: it dropped them.
+pub const LEGACY_TOKENIZER: &str = "loupe_line";
+
+/// The term indexed in place of a token longer than [`MAX_TOKEN_BYTES`]. The tokenizer never
+/// produces `_` itself, so no line token can collide with it.
+pub const LONG_TOKEN: &str = "_long_";
 
 /// Tokens longer than this many bytes are not indexed (hashes, base64 blobs).
 pub const MAX_TOKEN_BYTES: usize = 64;
@@ -44,6 +58,8 @@ pub struct LogSchema {
     pub len: Field,
     /// Commit number the document was added under.
     pub batch: Field,
+    /// The line tokenizer marks over-long tokens with [`LONG_TOKEN`] (false for legacy windows).
+    pub marks_long_tokens: bool,
 }
 
 impl LogSchema {
@@ -71,6 +87,7 @@ impl LogSchema {
             meta,
             len,
             batch,
+            marks_long_tokens: true,
         }
     }
 
@@ -78,7 +95,15 @@ impl LogSchema {
     pub fn from_index(index: &Index) -> Option<LogSchema> {
         let schema = index.schema();
         let field = |name: &str| schema.get_field(name).ok();
+        let line = field("line")?;
+        let marks_long_tokens = match schema.get_field_entry(line).field_type() {
+            tantivy::schema::FieldType::Str(options) => options
+                .get_indexing_options()
+                .is_some_and(|i| i.tokenizer() == TOKENIZER),
+            _ => false,
+        };
         Some(LogSchema {
+            marks_long_tokens,
             ts: field("ts")?,
             stream: field("stream")?,
             line: field("line")?,
@@ -96,18 +121,93 @@ impl Default for LogSchema {
     }
 }
 
-/// The analyzer of log lines: split on anything that is not alphanumeric, drop tokens over
-/// [`MAX_TOKEN_BYTES`], lowercase.
+/// The analyzer of log lines: split on anything that is not alphanumeric, lowercase, and index a
+/// token over [`MAX_TOKEN_BYTES`] as [`LONG_TOKEN`].
 pub fn analyzer() -> TextAnalyzer {
+    TextAnalyzer::builder(SimpleTokenizer::default())
+        .filter(LowerCaser)
+        .filter(LongTokenMarker)
+        .build()
+}
+
+/// The analyzer of legacy windows: long tokens dropped.
+fn legacy_analyzer() -> TextAnalyzer {
     TextAnalyzer::builder(SimpleTokenizer::default())
         .filter(RemoveLongFilter::limit(MAX_TOKEN_BYTES + 1))
         .filter(LowerCaser)
         .build()
 }
 
-/// Registers the line tokenizer on an index (needed after every open).
+/// Registers the line tokenizers on an index (needed after every open).
 pub fn register_tokenizer(index: &Index) {
     index.tokenizers().register(TOKENIZER, analyzer());
+    index.tokenizers().register(LEGACY_TOKENIZER, legacy_analyzer());
+}
+
+/// Replaces tokens longer than [`MAX_TOKEN_BYTES`] by [`LONG_TOKEN`].
+#[derive(Clone, Copy, Debug)]
+struct LongTokenMarker;
+
+impl TokenFilter for LongTokenMarker {
+    type Tokenizer<T: Tokenizer> = LongTokenMarkerTokenizer<T>;
+
+    fn transform<T: Tokenizer>(self, tokenizer: T) -> LongTokenMarkerTokenizer<T> {
+        LongTokenMarkerTokenizer(tokenizer)
+    }
+}
+
+#[derive(Clone)]
+struct LongTokenMarkerTokenizer<T>(T);
+
+impl<T: Tokenizer> Tokenizer for LongTokenMarkerTokenizer<T> {
+    type TokenStream<'a> = LongTokenMarkerStream<T::TokenStream<'a>>;
+
+    fn token_stream<'a>(&'a mut self, text: &'a str) -> Self::TokenStream<'a> {
+        LongTokenMarkerStream(self.0.token_stream(text))
+    }
+}
+
+struct LongTokenMarkerStream<S>(S);
+
+impl<S: TokenStream> TokenStream for LongTokenMarkerStream<S> {
+    fn advance(&mut self) -> bool {
+        if !self.0.advance() {
+            return false;
+        }
+        let token = self.0.token_mut();
+        if token.text.len() > MAX_TOKEN_BYTES {
+            token.text.clear();
+            token.text.push_str(LONG_TOKEN);
+        }
+        true
+    }
+
+    fn token(&self) -> &Token {
+        self.0.token()
+    }
+
+    fn token_mut(&mut self) -> &mut Token {
+        self.0.token_mut()
+    }
+}
+
+/// The substring a line containing `needle` is guaranteed to have inside one of its indexed
+/// tokens (lowercase), for needles whose tokens are all cut by the needle's edges (`rror`,
+/// `timeout: con`): the longest ASCII token of the needle, if at least 3 bytes. A line token that
+/// contains it may have been too long to index, so callers also accept [`LONG_TOKEN`].
+pub fn needle_substring(needle: &str) -> Option<String> {
+    let mut analyzer = legacy_analyzer();
+    let mut stream = analyzer.token_stream(needle);
+    let mut best: Option<String> = None;
+    while stream.advance() {
+        let text = &stream.token().text;
+        // Only ASCII: lowercasing then maps the needle's characters one to one onto the line's.
+        let raw = &needle[stream.token().offset_from..stream.token().offset_to];
+        if raw.is_ascii() && text.len() >= 3 && best.as_ref().is_none_or(|b| text.len() > b.len()) {
+            best = Some(text.clone());
+        }
+    }
+    best
 }
 
 /// The tokens that every line containing `needle` (as a case-sensitive substring) is guaranteed
@@ -115,7 +215,8 @@ pub fn register_tokenizer(index: &Index) {
 /// both sides *within the needle*. The first and last tokens may be parts of longer tokens of the
 /// line (`rror` in `error`) and are left out. Returns lowercase, deduplicated tokens.
 pub fn needle_tokens(needle: &str) -> Vec<String> {
-    let mut analyzer = analyzer();
+    // Long tokens are left out: legacy windows did not index them at all.
+    let mut analyzer = legacy_analyzer();
     let mut stream = analyzer.token_stream(needle);
     let mut tokens = Vec::new();
     while stream.advance() {
@@ -209,6 +310,22 @@ mod tests {
         assert_eq!(needle_tokens(&long), Vec::<String>::new());
         let max = format!(" {} ", "x".repeat(MAX_TOKEN_BYTES));
         assert_eq!(needle_tokens(&max), vec!["x".repeat(MAX_TOKEN_BYTES)]);
+    }
+
+    #[test]
+    fn long_tokens_are_marked_and_substrings_chosen() {
+        let mut analyzer = analyzer();
+        let text = format!("ok {} done", "x".repeat(MAX_TOKEN_BYTES + 1));
+        let mut stream = analyzer.token_stream(&text);
+        let mut tokens = Vec::new();
+        while stream.advance() {
+            tokens.push(stream.token().text.clone());
+        }
+        assert_eq!(tokens, ["ok", LONG_TOKEN, "done"]);
+        assert_eq!(needle_substring("Error"), Some("error".to_string()));
+        assert_eq!(needle_substring("rror: connection ref"), Some("connection".to_string()));
+        assert_eq!(needle_substring("ab"), None);
+        assert_eq!(needle_substring("Überraschung"), None);
     }
 
     #[test]

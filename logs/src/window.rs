@@ -99,8 +99,17 @@ impl Window {
             path: dir.display().to_string(),
             source: tantivy::TantivyError::from(e),
         })?;
-        let fields = LogSchema::new();
-        let index = Index::open_or_create(directory, fields.schema.clone()).map_err(|e| Error::index(dir, e))?;
+        let exists = Index::exists(&directory).map_err(|e| Error::Index {
+            path: dir.display().to_string(),
+            source: tantivy::TantivyError::from(e),
+        })?;
+        // An existing index keeps the schema it was written with (legacy windows included).
+        let index = if exists {
+            Index::open(directory).map_err(|e| Error::index(dir, e))?
+        } else {
+            Index::create(directory, LogSchema::new().schema, tantivy::IndexSettings::default())
+                .map_err(|e| Error::index(dir, e))?
+        };
         let fields = LogSchema::from_index(&index).ok_or_else(|| Error::Corrupt {
             path: dir.display().to_string(),
             reason: "index schema is not a log window's".into(),

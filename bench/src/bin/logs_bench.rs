@@ -4,7 +4,7 @@
 //! ```text
 //! cargo build --release --bin loupe --bin logs-bench
 //! target/release/logs-bench [--loupe target/release/loupe] [--size 1GiB] [--containers 8] [--seed 1]
-//!     [--runs 1] [--timeout 30m] [--start-ns NS] [--work-dir DIR] [--keep] [--generate-only] [--json PATH]
+//!     [--runs 1] [--timeout 30m] [--start-ns NS] [--work-dir DIR] [--keep] [--generate-only] [--json PATH] [--query-repeats N]
 //! ```
 //!
 //! It writes a deterministic Docker json-file tree (`<dir>/containers/<id>/<id>-json.log` plus
@@ -38,7 +38,8 @@ second (target >= 30) and index size / raw size (target <= 60 %).
   --work-dir DIR     where logs, config and data go (kept); default a temporary directory
   --keep             keep the data directories and the temporary directory
   --generate-only    only write the logs into --work-dir and print the dataset as JSON
-  --json PATH        also write the report as JSON";
+  --json PATH        also write the report as JSON
+  --query-repeats N  times each LogQL query is timed after a warm-up (default 5; 0 skips the queries)";
 
 /// Parsed command line.
 #[derive(Debug)]
@@ -77,6 +78,11 @@ fn parse_args(args: impl IntoIterator<Item = String>) -> Result<Option<Args>> {
             "--loupe" => settings.loupe = PathBuf::from(&value),
             "--size" => settings.size_bytes = parse_size(&value)?,
             "--containers" => settings.containers = count()?,
+            "--query-repeats" => {
+                settings.query_repeats = value
+                    .parse()
+                    .map_err(|e| format!("invalid count {value:?} for {flag}: {e}"))?
+            }
             "--seed" => settings.seed = value.parse().map_err(|e| format!("invalid seed {value:?}: {e}"))?,
             "--runs" => settings.runs = count()?,
             "--timeout" => {

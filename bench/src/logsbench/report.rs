@@ -210,6 +210,55 @@ impl Report {
             .all(|m| m.complete && m.entries_after_commit == self.dataset.lines)
     }
 
+    /// The query benchmark of every run, with the targets.
+    fn write_queries(&self, out: &mut String) {
+        use super::queries::{TARGET_METRIC_MS, TARGET_NEEDLE_MS, TARGET_NEEDLE_SPEEDUP};
+        for m in self.runs.iter().filter(|m| !m.queries.is_empty()) {
+            let _ = writeln!(
+                out,
+                "\n### Queries, run {} (Loupe through the Loki API vs `grep -F` over the same raw files)\n",
+                m.run + 1
+            );
+            let _ = writeln!(
+                out,
+                "| query | Loupe ms, median (min–max) | grep ms | grep / Loupe | answer | target |"
+            );
+            let _ = writeln!(out, "|---|---|---|---|---|---|");
+            for q in &m.queries {
+                let target = match q.name.as_str() {
+                    "needle" => {
+                        let met = q.speedup >= TARGET_NEEDLE_SPEEDUP
+                            && q.loupe_ms.is_some_and(|l| l.median < TARGET_NEEDLE_MS);
+                        format!(
+                            "≥ {TARGET_NEEDLE_SPEEDUP:.0}× and < {TARGET_NEEDLE_MS:.0} ms: {}",
+                            if met && q.correct { "PASS" } else { "MISS" }
+                        )
+                    }
+                    n if n.starts_with("metric") => {
+                        let met = q.loupe_ms.is_some_and(|l| l.median < TARGET_METRIC_MS);
+                        format!(
+                            "< {TARGET_METRIC_MS:.0} ms: {}",
+                            if met && q.correct { "PASS" } else { "MISS" }
+                        )
+                    }
+                    _ => String::new(),
+                };
+                let _ = writeln!(
+                    out,
+                    "| {} `{}` | {} | {} | {:.1}× | {} ({}) | {} |",
+                    q.name,
+                    q.query.replace('|', "\\|"),
+                    show(q.loupe_ms, 1),
+                    show(q.grep_ms, 1),
+                    q.speedup,
+                    if q.correct { "right" } else { "WRONG" },
+                    q.check,
+                    target
+                );
+            }
+        }
+    }
+
     /// The report as markdown: the dataset, the summary table with the targets, one row per run.
     pub fn markdown(&self) -> String {
         let d = &self.dataset;
@@ -295,6 +344,7 @@ impl Report {
                 m.rss_peak_bytes as f64 / MIB
             );
         }
+        self.write_queries(&mut out);
         if s.other_cores.is_some_and(|o| o.max > OTHER_CPU_WARNING) {
             let _ = writeln!(
                 out,
@@ -329,6 +379,7 @@ mod tests {
             windows: 2,
             wal_bytes: 0,
             stop_seconds: 0.2,
+            queries: Vec::new(),
         }
     }
 

@@ -45,6 +45,8 @@ pub struct Settings {
     pub work_dir: Option<PathBuf>,
     /// Keeps the data directories (and the temporary work directory).
     pub keep: bool,
+    /// Times of each query (after a warm-up); 0 skips the query benchmark.
+    pub query_repeats: usize,
 }
 
 impl Default for Settings {
@@ -59,6 +61,7 @@ impl Default for Settings {
             timeout: Duration::from_secs(30 * 60),
             work_dir: None,
             keep: false,
+            query_repeats: 5,
         }
     }
 }
@@ -124,6 +127,8 @@ pub struct Measurement {
     pub wal_bytes: u64,
     /// Seconds from SIGTERM to exit.
     pub stop_seconds: f64,
+    /// The query benchmark, against this run's store.
+    pub queries: Vec<super::queries::QueryFigures>,
 }
 
 /// Runs the benchmark; `progress` is told what happens.
@@ -302,6 +307,11 @@ fn measure(
     let store_disk_bytes = gauge(addr, DISK_METRIC)?.unwrap_or(0);
     let cpu_seconds_with_commit = process::cpu_seconds(pid)?;
     let (rss_final_bytes, rss_peak_bytes) = process::rss_bytes(pid)?;
+    let queries = if settings.query_repeats > 0 && complete {
+        super::queries::measure(addr, generated, settings.query_repeats)?
+    } else {
+        Vec::new()
+    };
     let stop_seconds = running.stop(STOP_GRACE)?.as_secs_f64();
 
     let logs_dir = data_dir.join("logs");
@@ -323,6 +333,7 @@ fn measure(
         windows: count_dirs(&windows_dir),
         wal_bytes: process::dir_bytes(&logs_dir.join("wal")),
         stop_seconds,
+        queries,
     };
     if !settings.keep
         && let Err(error) = std::fs::remove_dir_all(&data_dir)

@@ -20,6 +20,7 @@ mod select;
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::Duration;
 
 use parking_lot::{Mutex, RwLock};
@@ -102,6 +103,7 @@ pub struct LogStore {
     options: StoreOptions,
     write: Mutex<WriteState>,
     views: RwLock<BTreeMap<i64, WindowView>>,
+    substring_cache: Arc<select::SubstringCache>,
 }
 
 impl LogStore {
@@ -132,6 +134,7 @@ impl LogStore {
             Ok(())
         })?;
         let store = LogStore {
+            substring_cache: Arc::default(),
             dir: dir.to_path_buf(),
             options,
             write: Mutex::new(WriteState {

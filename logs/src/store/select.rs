@@ -46,6 +46,10 @@ pub struct Selection {
     /// Lowercase tokens every returned line must contain in its index (from
     /// [`crate::schema::needle_tokens`]); a pre-filter only: lines are still to be checked exactly.
     pub required_tokens: Vec<String>,
+    /// Lowercase ASCII strings each returned line must have inside one of its indexed tokens
+    /// (from [`crate::schema::needle_substring`]), or an over-long token. Found by scanning each
+    /// segment's term dictionary (results cached per segment); ignored by legacy windows.
+    pub token_substrings: Vec<String>,
 }
 
 /// A line as the query side sees it.
@@ -69,6 +73,9 @@ struct WindowScan {
     searcher: tantivy::Searcher,
     /// Stream terms to restrict to; `None` when every stream of the window matches.
     streams: Option<Vec<Term>>,
+    /// For each of the selection's token substrings, the line terms containing it (computed
+    /// when the window is first reached).
+    substring_terms: Option<Vec<Vec<Term>>>,
     lo: i64,
     hi: i64,
 }
@@ -77,6 +84,8 @@ struct WindowScan {
 pub struct Cursor {
     direction: Direction,
     tokens: Vec<String>,
+    substrings: Vec<String>,
+    cache: Arc<SubstringCache>,
     windows: Vec<WindowScan>,
     current: usize,
     pending: std::collections::VecDeque<(i64, DocAddress)>,
@@ -113,6 +122,7 @@ impl LogStore {
             let searcher = view.reader.searcher();
             windows.push(WindowScan {
                 streams: (!all).then_some(terms),
+                substring_terms: None,
                 searcher,
                 view,
                 lo,
@@ -125,6 +135,8 @@ impl LogStore {
         Ok(Cursor {
             direction: selection.direction,
             tokens: selection.required_tokens.clone(),
+            substrings: selection.token_substrings.clone(),
+            cache: Arc::clone(&self.substring_cache),
             windows,
             current: 0,
             pending: Default::default(),
@@ -156,6 +168,10 @@ impl Cursor {
 
     /// Fills `pending` from the next slice of the current window; false when the window is done.
     fn fill(&mut self) -> Result<bool> {
+        if self.windows[self.current].substring_terms.is_none() {
+            let terms = self.substring_terms(&self.windows[self.current])?;
+            self.windows[self.current].substring_terms = Some(terms);
+        }
         loop {
             let scan = &self.windows[self.current];
             if scan.lo >= scan.hi {
@@ -215,7 +231,39 @@ impl Cursor {
             let term = Term::from_field_text(fields.line, token);
             clauses.push((Occur::Must, Box::new(TermQuery::new(term, IndexRecordOption::Basic))));
         }
+        for terms in scan.substring_terms.iter().flatten() {
+            clauses.push((Occur::Must, Box::new(TermSetQuery::new(terms.iter().cloned()))));
+        }
         BooleanQuery::new(clauses)
+    }
+
+    /// The line terms of `scan`'s window containing each substring, plus the long-token marker.
+    fn substring_terms(&self, scan: &WindowScan) -> Result<Vec<Vec<Term>>> {
+        if self.substrings.is_empty() || !scan.view.fields.marks_long_tokens {
+            return Ok(Vec::new());
+        }
+        let field = scan.view.fields.line;
+        let mut out = Vec::with_capacity(self.substrings.len());
+        for needle in &self.substrings {
+            let mut keys: Vec<Vec<u8>> = vec![crate::schema::LONG_TOKEN.as_bytes().to_vec()];
+            for segment in scan.searcher.segment_readers() {
+                let found = self
+                    .cache
+                    .terms(segment, field, needle)
+                    .map_err(|e| Error::index(&scan.view.dir, e))?;
+                keys.extend(found.iter().cloned());
+            }
+            // The term set is built as an FST: sorted, without duplicates.
+            keys.sort_unstable();
+            keys.dedup();
+            out.push(
+                keys.iter()
+                    .filter_map(|k| std::str::from_utf8(k).ok())
+                    .map(|k| Term::from_field_text(field, k))
+                    .collect(),
+            );
+        }
+        Ok(out)
     }
 
     fn load(&mut self, ts_ns: i64, address: DocAddress) -> Result<LogLine> {
@@ -269,6 +317,47 @@ impl Cursor {
         let labels = Arc::new(Labels::from_bytes(&bytes).ok_or_else(|| corrupt(scan, "undecodable stream labels"))?);
         self.labels.insert(key, Arc::clone(&labels));
         Ok(labels)
+    }
+}
+
+/// Most (segment, substring) term lists kept; the cache is emptied when it grows past this.
+const SUBSTRING_CACHE_ENTRIES: usize = 4096;
+
+/// Term lists of substring pre-filters, by segment (segments never change) and substring.
+#[derive(Default)]
+pub struct SubstringCache {
+    entries: parking_lot::Mutex<HashMap<(tantivy::index::SegmentId, String), Arc<Vec<Vec<u8>>>>>,
+}
+
+impl SubstringCache {
+    /// The terms of `field` in `segment` that contain `needle`.
+    fn terms(
+        &self,
+        segment: &SegmentReader,
+        field: tantivy::schema::Field,
+        needle: &str,
+    ) -> tantivy::Result<Arc<Vec<Vec<u8>>>> {
+        let key = (segment.segment_id(), needle.to_string());
+        if let Some(found) = self.entries.lock().get(&key) {
+            return Ok(Arc::clone(found));
+        }
+        let inverted = segment.inverted_index(field)?;
+        let mut stream = inverted.terms().stream()?;
+        let finder = memchr::memmem::Finder::new(needle.as_bytes());
+        let mut found = Vec::new();
+        while stream.advance() {
+            let key = stream.key();
+            if finder.find(key).is_some() {
+                found.push(key.to_vec());
+            }
+        }
+        let found = Arc::new(found);
+        let mut entries = self.entries.lock();
+        if entries.len() >= SUBSTRING_CACHE_ENTRIES {
+            entries.clear();
+        }
+        entries.insert(key, Arc::clone(&found));
+        Ok(found)
     }
 }
 

@@ -55,6 +55,11 @@ fn select(
         end_ns: end,
         direction,
         required_tokens: needle_tokens(needle),
+        token_substrings: if needle_tokens(needle).is_empty() {
+            crate::schema::needle_substring(needle).into_iter().collect()
+        } else {
+            Vec::new()
+        },
     };
     let mut cursor = store.select(&selection).unwrap_or_else(|e| panic!("select: {e}"));
     let mut out = Vec::new();
@@ -161,6 +166,7 @@ fn labels_metadata_and_statistics_come_back() {
         end_ns: 10 * H,
         direction: Direction::Forward,
         required_tokens: Vec::new(),
+        token_substrings: Vec::new(),
     };
     let lines = must(must(store.select(&selection)).next_batch(10));
     assert_eq!(lines[0].labels.get("app"), Some("api"));
@@ -317,5 +323,32 @@ fn retention_drops_old_and_oversized_windows() {
             .map(|d| d.count())
             .unwrap_or(0),
         1
+    );
+}
+
+#[test]
+fn substring_prefilter_keeps_partial_and_long_tokens() {
+    let dir = tempfile::tempdir().expect("dir");
+    let store = open(dir.path());
+    let long = format!("{}error{}", "a".repeat(40), "b".repeat(40));
+    let lines = [
+        (H + 1, "two ERRORS here"),
+        (H + 2, "nothing to see"),
+        (H + 3, long.as_str()),
+        (H + 4, "MyErrorCode=7"),
+        (H + 5, "err or"),
+    ];
+    store.append(&[stream("web", &lines)]).expect("append");
+    store.commit().expect("commit");
+    // Candidates only: the case-insensitive index keeps ERRORS; the engine checks exactly.
+    let got: Vec<i64> = select(&store, vec![eq("app", "web")], 0, 3 * H, Direction::Forward, "rror")
+        .into_iter()
+        .map(|(ts, _)| ts)
+        .collect();
+    assert_eq!(got, vec![H + 1, H + 3, H + 4]);
+    // Two characters are not worth a dictionary scan: no pre-filter.
+    assert_eq!(
+        select(&store, vec![eq("app", "web")], 0, 3 * H, Direction::Forward, "er").len(),
+        5
     );
 }

@@ -13,33 +13,78 @@ use regex_syntax::hir::{Hir, HirKind};
 
 use crate::logql::ast::{FilterValue, LineFilterOp, LogExpr, Stage};
 
+/// The index pre-filter of a log query: exact tokens every passing line has, and substrings
+/// that some token of every passing line contains (for needles without a whole token, such as
+/// `|= "error"`, where a line may hold `errors` or `ERROR_CODE`).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Prefilter {
+    /// Lowercase tokens (see [`logs::schema::needle_tokens`]).
+    pub tokens: Vec<String>,
+    /// Lowercase ASCII substrings of tokens (see [`logs::schema::needle_substring`]).
+    pub substrings: Vec<String>,
+}
+
+/// The pre-filter of `expr`'s line filters: a needle with whole tokens contributes them; one
+/// without contributes its longest partial token as a substring.
+pub fn prefilter(expr: &LogExpr) -> Prefilter {
+    let mut out = Prefilter::default();
+    for literal in literals(expr) {
+        let tokens = logs::schema::needle_tokens(&literal);
+        if tokens.is_empty() {
+            if let Some(sub) = logs::schema::needle_substring(&literal)
+                && !out.substrings.contains(&sub)
+            {
+                out.substrings.push(sub);
+            }
+            continue;
+        }
+        for token in tokens {
+            if !out.tokens.contains(&token) {
+                out.tokens.push(token);
+            }
+        }
+    }
+    // Whole tokens are cheap and selective; substrings cost a term-dictionary scan per segment.
+    if !out.tokens.is_empty() {
+        out.substrings.clear();
+    }
+    out
+}
+
 /// The lowercase index tokens every line passing `expr`'s line filters contains.
 pub fn required_tokens(expr: &LogExpr) -> Vec<String> {
     let mut tokens: Vec<String> = Vec::new();
+    for literal in literals(expr) {
+        for token in logs::schema::needle_tokens(&literal) {
+            if !tokens.contains(&token) {
+                tokens.push(token);
+            }
+        }
+    }
+    tokens
+}
+
+/// The literal strings every passing line contains, from the line filters that run on the
+/// original line.
+fn literals(expr: &LogExpr) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
     for stage in &expr.stages {
         match stage {
             Stage::LineFilter { op, values } => {
                 let [FilterValue::Str(value)] = values.as_slice() else {
                     continue;
                 };
-                let literals = match op {
-                    LineFilterOp::Contains => vec![value.clone()],
-                    LineFilterOp::Regex => regex_literals(value),
-                    _ => Vec::new(),
-                };
-                for literal in literals {
-                    for token in logs::schema::needle_tokens(&literal) {
-                        if !tokens.contains(&token) {
-                            tokens.push(token);
-                        }
-                    }
+                match op {
+                    LineFilterOp::Contains => out.push(value.clone()),
+                    LineFilterOp::Regex => out.extend(regex_literals(value)),
+                    _ => {}
                 }
             }
             Stage::LineFormat(_) | Stage::Parser(crate::logql::ast::ParserStage::Unpack) | Stage::Decolorize => break,
             _ => {}
         }
     }
-    tokens
+    out
 }
 
 /// Literal strings every match of `pattern` contains (exact, case-sensitive pieces).
@@ -98,6 +143,34 @@ mod tests {
         // After a parser the line is unchanged; after line_format it is not.
         assert_eq!(tokens(r#"{a="b"} | json |= "a bb c""#), vec!["bb"]);
         assert!(tokens(r#"{a="b"} | line_format "{{.x}}" |= "a bb c""#).is_empty());
+    }
+
+    #[test]
+    fn needles_without_whole_tokens_give_substrings() {
+        let p = |q: &str| {
+            let Expr::Log(expr) = crate::logql::parse(q).expect("parses") else {
+                panic!("not a log query")
+            };
+            prefilter(&expr)
+        };
+        assert_eq!(
+            p(r#"{a="b"} |= "Error""#),
+            Prefilter {
+                tokens: vec![],
+                substrings: vec!["error".into()]
+            }
+        );
+        assert_eq!(p(r#"{a="b"} |= "rror: time""#).substrings, vec!["rror".to_string()]);
+        assert_eq!(p(r#"{a="b"} |= "ab""#), Prefilter::default());
+        assert_eq!(p(r#"{a="b"} |= "é日本""#), Prefilter::default());
+        // A whole token anywhere makes substrings unnecessary.
+        assert_eq!(
+            p(r#"{a="b"} |= "error" |= "a bb c""#),
+            Prefilter {
+                tokens: vec!["bb".into()],
+                substrings: vec![]
+            }
+        );
     }
 
     #[test]

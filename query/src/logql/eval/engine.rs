@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 use logs::{Direction, Selection};
 use tsdb::Labels;
 
-use super::accel::required_tokens;
+use super::accel::prefilter;
 use super::labels::LineLabels;
 use super::metric::{Evaluated, Steps};
 use super::pipeline::Pipeline;
@@ -241,12 +241,14 @@ impl<'a> Engine<'a> {
         }
         let deadline = self.deadline();
         let pipeline = Pipeline::compile(&expr.stages)?;
+        let filter = prefilter(expr);
         let selection = Selection {
             matchers: expr.matchers.clone(),
             start_ns: params.start_ns,
             end_ns: params.end_ns,
             direction: params.direction,
-            required_tokens: required_tokens(expr),
+            required_tokens: filter.tokens,
+            token_substrings: filter.substrings,
         };
         let mut cursor = self.source.select(&selection)?;
         let mut out: Vec<LogEntry> = Vec::new();

@@ -12,7 +12,7 @@ use std::collections::{HashMap, VecDeque};
 use logs::{Direction, Selection};
 use tsdb::{Labels, MatchType};
 
-use super::accel::required_tokens;
+use super::accel::prefilter;
 use super::engine::{BATCH, Deadline, Engine};
 use super::labels::{ERROR_LABEL, LineLabels};
 use super::metric::{StepSeries, Steps};
@@ -57,6 +57,7 @@ impl Engine<'_> {
         let pipeline = Pipeline::compile(&ra.log.stages)?;
         let range = ra.range_ns.max(1);
         let offset = ra.offset_ns;
+        let filter = prefilter(&ra.log);
         let selection = Selection {
             matchers: ra.log.matchers.clone(),
             start_ns: steps
@@ -66,7 +67,8 @@ impl Engine<'_> {
                 .saturating_add(1),
             end_ns: steps.last().saturating_sub(offset).saturating_add(1),
             direction: Direction::Forward,
-            required_tokens: required_tokens(&ra.log),
+            required_tokens: filter.tokens,
+            token_substrings: filter.substrings,
         };
         let mut cursor = self.source.select(&selection)?;
         let mut bufs: Vec<Buf> = Vec::new();
