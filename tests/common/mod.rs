@@ -157,6 +157,7 @@ pub fn stored_log_lines(data: &Path, name: &str) -> Vec<logs::LogLine> {
         end_ns: i64::MAX,
         direction: logs::Direction::Forward,
         required_tokens: Vec::new(),
+        token_substrings: Vec::new(),
     };
     let mut cursor = store.select(&selection).expect("select");
     let mut out = Vec::new();
