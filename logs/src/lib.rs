@@ -19,5 +19,5 @@ pub mod window;
 pub use error::{Error, Result};
 pub use position::FilePosition;
 pub use push::{PushEntry, PushStream};
-pub use store::{Cursor, Direction, LogLine, LogStore, Selection, StoreOptions, StoreStats};
+pub use store::{Cursor, Direction, LineMeta, LogLine, LogStore, Selection, StoreOptions, StoreStats};
 pub use window::StreamStats;

@@ -15,10 +15,12 @@
 //! every candidate is checked exactly against the stored line afterwards, so positions (which
 //! phrase queries need) would only cost space.
 //!
-//! A token longer than [`MAX_TOKEN_BYTES`] is indexed as [`LONG_TOKEN`] instead of itself, so a
-//! substring pre-filter ("some token contains `rror`") stays exact: a line whose matching token
-//! was too long to index still carries the marker. Windows written before the marker existed use
-//! the [`LEGACY_TOKENIZER`], which dropped long tokens; substring pre-filters skip them.
+//! Terms keep their case, and a token longer than [`MAX_TOKEN_BYTES`] is indexed as
+//! [`LONG_TOKEN`] instead of itself. So for a needle that is one alphanumeric run (`error`), "some
+//! term contains the needle" is exactly "the line contains it" — except on lines with the marker,
+//! which are checked against their text. Counting such lines needs no stored line at all. Windows
+//! written before this version use the [`LEGACY_TOKENIZER`] (lowercase, long tokens dropped): they
+//! get lowercased token pre-filters and no substring pre-filter.
 
 use tantivy::Index;
 use tantivy::schema::{FAST, Field, INDEXED, IndexRecordOption, STORED, Schema, TextFieldIndexing, TextOptions};
@@ -121,16 +123,15 @@ impl Default for LogSchema {
     }
 }
 
-/// The analyzer of log lines: split on anything that is not alphanumeric, lowercase, and index a
-/// token over [`MAX_TOKEN_BYTES`] as [`LONG_TOKEN`].
+/// The analyzer of log lines: split on anything that is not alphanumeric, keep the case, and
+/// index a token over [`MAX_TOKEN_BYTES`] as [`LONG_TOKEN`].
 pub fn analyzer() -> TextAnalyzer {
     TextAnalyzer::builder(SimpleTokenizer::default())
-        .filter(LowerCaser)
         .filter(LongTokenMarker)
         .build()
 }
 
-/// The analyzer of legacy windows: long tokens dropped.
+/// The analyzer of legacy windows: long tokens dropped, lowercased.
 fn legacy_analyzer() -> TextAnalyzer {
     TextAnalyzer::builder(SimpleTokenizer::default())
         .filter(RemoveLongFilter::limit(MAX_TOKEN_BYTES + 1))
@@ -142,6 +143,17 @@ fn legacy_analyzer() -> TextAnalyzer {
 pub fn register_tokenizer(index: &Index) {
     index.tokenizers().register(TOKENIZER, analyzer());
     index.tokenizers().register(LEGACY_TOKENIZER, legacy_analyzer());
+}
+
+/// The alphanumeric runs of `text` with their byte offsets (the tokenizer's split, case kept).
+fn runs(text: &str) -> Vec<(usize, usize)> {
+    let mut analyzer = TextAnalyzer::builder(SimpleTokenizer::default()).build();
+    let mut stream = analyzer.token_stream(text);
+    let mut out = Vec::new();
+    while stream.advance() {
+        out.push((stream.token().offset_from, stream.token().offset_to));
+    }
+    out
 }
 
 /// Replaces tokens longer than [`MAX_TOKEN_BYTES`] by [`LONG_TOKEN`].
@@ -192,42 +204,53 @@ impl<S: TokenStream> TokenStream for LongTokenMarkerStream<S> {
 }
 
 /// The substring a line containing `needle` is guaranteed to have inside one of its indexed
-/// tokens (lowercase), for needles whose tokens are all cut by the needle's edges (`rror`,
-/// `timeout: con`): the longest ASCII token of the needle, if at least 3 bytes. A line token that
-/// contains it may have been too long to index, so callers also accept [`LONG_TOKEN`].
+/// terms, for needles whose tokens are all cut by the needle's edges (`rror`, `timeout: con`):
+/// the longest alphanumeric run of the needle, if at least 3 bytes. A line term that contains it
+/// may have been too long to index, so callers also accept [`LONG_TOKEN`].
 pub fn needle_substring(needle: &str) -> Option<String> {
-    let mut analyzer = legacy_analyzer();
-    let mut stream = analyzer.token_stream(needle);
-    let mut best: Option<String> = None;
-    while stream.advance() {
-        let text = &stream.token().text;
-        // Only ASCII: lowercasing then maps the needle's characters one to one onto the line's.
-        let raw = &needle[stream.token().offset_from..stream.token().offset_to];
-        if raw.is_ascii() && text.len() >= 3 && best.as_ref().is_none_or(|b| text.len() > b.len()) {
-            best = Some(text.clone());
-        }
-    }
-    best
+    runs(needle)
+        .into_iter()
+        .map(|(from, to)| &needle[from..to])
+        .filter(|run| run.len() >= 3)
+        .fold(None, |best: Option<&str>, run| match best {
+            Some(b) if b.len() >= run.len() => Some(b),
+            _ => Some(run),
+        })
+        .map(str::to_string)
+}
+
+/// True when `needle` is a single alphanumeric run of 3 bytes or more: a line then contains it
+/// exactly when one of the line's terms does (a term is a maximal alphanumeric run of the line),
+/// unless the containing run was too long to index and became [`LONG_TOKEN`].
+pub fn is_word(needle: &str) -> bool {
+    needle.len() >= 3 && runs(needle) == [(0, needle.len())]
 }
 
 /// The tokens that every line containing `needle` (as a case-sensitive substring) is guaranteed
-/// to have in its index: the needle's tokens that are bounded by a non-alphanumeric character on
-/// both sides *within the needle*. The first and last tokens may be parts of longer tokens of the
-/// line (`rror` in `error`) and are left out. Returns lowercase, deduplicated tokens.
+/// to have as terms: the needle's alphanumeric runs bounded by a non-alphanumeric character on
+/// both sides *within the needle*, case kept, at most [`MAX_TOKEN_BYTES`] long. The first and
+/// last runs may be parts of longer tokens of the line (`rror` in `error`) and are left out.
+/// Legacy windows index lowercase terms: [`legacy_term`] maps these to theirs.
 pub fn needle_tokens(needle: &str) -> Vec<String> {
-    // Long tokens are left out: legacy windows did not index them at all.
-    let mut analyzer = legacy_analyzer();
-    let mut stream = analyzer.token_stream(needle);
-    let mut tokens = Vec::new();
-    while stream.advance() {
-        let token = stream.token();
-        let bounded_before = token.offset_from > 0;
-        let bounded_after = token.offset_to < needle.len();
-        if bounded_before && bounded_after && !tokens.contains(&token.text) {
-            tokens.push(token.text.clone());
+    let mut tokens: Vec<String> = Vec::new();
+    for (from, to) in runs(needle) {
+        let run = &needle[from..to];
+        if from > 0 && to < needle.len() && run.len() <= MAX_TOKEN_BYTES && !tokens.iter().any(|t| t == run) {
+            tokens.push(run.to_string());
         }
     }
     tokens
+}
+
+/// The term a legacy (lowercasing) window indexed for the token `token`.
+pub fn legacy_term(token: &str) -> String {
+    let mut analyzer = legacy_analyzer();
+    let mut stream = analyzer.token_stream(token);
+    if stream.advance() {
+        stream.token().text.clone()
+    } else {
+        token.to_lowercase()
+    }
 }
 
 /// Encodes structured metadata for the `meta` field: for each pair, name and value each as a
@@ -305,7 +328,8 @@ mod tests {
             needle_tokens("a3c1e6f2-1b2c-4d5e-8f90-123456789abc"),
             vec!["1b2c".to_string(), "4d5e".to_string(), "8f90".to_string()]
         );
-        assert_eq!(needle_tokens(" GET /Api "), vec!["get".to_string(), "api".to_string()]);
+        assert_eq!(needle_tokens(" GET /Api "), vec!["GET".to_string(), "Api".to_string()]);
+        assert_eq!(legacy_term("Über"), "über");
         let long = format!(" {} ", "x".repeat(MAX_TOKEN_BYTES + 1));
         assert_eq!(needle_tokens(&long), Vec::<String>::new());
         let max = format!(" {} ", "x".repeat(MAX_TOKEN_BYTES));
@@ -322,21 +346,26 @@ mod tests {
             tokens.push(stream.token().text.clone());
         }
         assert_eq!(tokens, ["ok", LONG_TOKEN, "done"]);
-        assert_eq!(needle_substring("Error"), Some("error".to_string()));
+        assert_eq!(needle_substring("Error"), Some("Error".to_string()));
         assert_eq!(needle_substring("rror: connection ref"), Some("connection".to_string()));
         assert_eq!(needle_substring("ab"), None);
-        assert_eq!(needle_substring("Überraschung"), None);
+        assert_eq!(needle_substring("Überraschung"), Some("Überraschung".to_string()));
+        assert!(is_word("error"));
+        assert!(is_word("Über"));
+        assert!(!is_word("er"));
+        assert!(!is_word("level=error"));
+        assert!(!is_word(" error"));
     }
 
     #[test]
-    fn analyzer_lowercases_and_splits() {
+    fn analyzer_keeps_case_and_splits() {
         let mut analyzer = analyzer();
         let mut stream = analyzer.token_stream("GET /api/v1?x=Über-7");
         let mut tokens = Vec::new();
         while stream.advance() {
             tokens.push(stream.token().text.clone());
         }
-        assert_eq!(tokens, ["get", "api", "v1", "x", "über", "7"]);
+        assert_eq!(tokens, ["GET", "api", "v1", "x", "Über", "7"]);
     }
 
     #[test]

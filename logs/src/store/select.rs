@@ -82,6 +82,9 @@ struct WindowScan {
 
 /// An iterator over selected lines, in batches.
 pub struct Cursor {
+    /// Counting mode ([`LogStore::select_meta`]): substring clauses match terms only and lines
+    /// with an over-long token are left out, so the documents returned match exactly.
+    meta: bool,
     direction: Direction,
     tokens: Vec<String>,
     substrings: Vec<String>,
@@ -91,6 +94,22 @@ pub struct Cursor {
     pending: std::collections::VecDeque<(i64, DocAddress)>,
     span: i64,
     labels: HashMap<(usize, SegmentOrdinal, u64), Arc<Labels>>,
+    /// The `stream` column of each (window, segment) read so far: opening a column decodes its
+    /// index, far too costly to repeat per document.
+    columns: HashMap<(usize, SegmentOrdinal), tantivy::columnar::BytesColumn>,
+    /// The `len` column of each (window, segment), in counting mode.
+    lens: HashMap<(usize, SegmentOrdinal), tantivy::columnar::Column<u64>>,
+}
+
+/// A selected line without its text: what counting needs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LineMeta {
+    /// Timestamp, Unix ns.
+    pub ts_ns: i64,
+    /// The stream's labels.
+    pub labels: Arc<Labels>,
+    /// The line's length in bytes.
+    pub len: u64,
 }
 
 impl LogStore {
@@ -133,6 +152,7 @@ impl LogStore {
             windows.reverse();
         }
         Ok(Cursor {
+            meta: false,
             direction: selection.direction,
             tokens: selection.required_tokens.clone(),
             substrings: selection.token_substrings.clone(),
@@ -142,7 +162,26 @@ impl LogStore {
             pending: Default::default(),
             span: i64::MAX,
             labels: HashMap::new(),
+            columns: HashMap::new(),
+            lens: HashMap::new(),
         })
+    }
+
+    /// Like [`LogStore::select`], for counting without reading lines: the documents returned
+    /// contain every `token_substrings` entry inside one of their terms (for single-word needles,
+    /// exactly the lines containing the words) and have no over-long token; the lines with one
+    /// must be selected separately (`required_tokens: [LONG_TOKEN]`) and checked. `None` when a
+    /// window in the range was written by a legacy tokenizer, or `required_tokens` is not empty.
+    pub fn select_meta(&self, selection: &Selection) -> Result<Option<Cursor>> {
+        if !selection.required_tokens.is_empty() {
+            return Ok(None);
+        }
+        let mut cursor = self.select(selection)?;
+        if cursor.windows.iter().any(|w| !w.view.fields.marks_long_tokens) {
+            return Ok(None);
+        }
+        cursor.meta = true;
+        Ok(Some(cursor))
     }
 }
 
@@ -164,6 +203,43 @@ impl Cursor {
             }
         }
         Ok(out)
+    }
+
+    /// Up to `max` further lines without their text (see [`LogStore::select_meta`]).
+    pub fn next_meta(&mut self, max: usize) -> Result<Vec<LineMeta>> {
+        let mut out = Vec::with_capacity(max.min(4096));
+        while out.len() < max {
+            if let Some((ts_ns, address)) = self.pending.pop_front() {
+                let labels = self.labels_of(address)?;
+                let len = self.len_of(address)?;
+                out.push(LineMeta { ts_ns, labels, len });
+                continue;
+            }
+            if self.current >= self.windows.len() {
+                break;
+            }
+            if !self.fill()? {
+                self.current += 1;
+                self.span = i64::MAX;
+            }
+        }
+        Ok(out)
+    }
+
+    fn len_of(&mut self, address: DocAddress) -> Result<u64> {
+        let scan = &self.windows[self.current];
+        let column = match self.lens.entry((self.current, address.segment_ord)) {
+            std::collections::hash_map::Entry::Occupied(e) => e.into_mut(),
+            std::collections::hash_map::Entry::Vacant(v) => {
+                let segment = scan.searcher.segment_reader(address.segment_ord);
+                let column = segment
+                    .fast_fields()
+                    .u64("len")
+                    .map_err(|e| Error::index(&scan.view.dir, e))?;
+                v.insert(column)
+            }
+        };
+        Ok(column.first(address.doc_id).unwrap_or(0))
     }
 
     /// Fills `pending` from the next slice of the current window; false when the window is done.
@@ -228,11 +304,22 @@ impl Cursor {
             clauses.push((Occur::Must, Box::new(TermSetQuery::new(terms.iter().cloned()))));
         }
         for token in &self.tokens {
-            let term = Term::from_field_text(fields.line, token);
+            let term = if fields.marks_long_tokens {
+                Term::from_field_text(fields.line, token)
+            } else {
+                Term::from_field_text(fields.line, &crate::schema::legacy_term(token))
+            };
             clauses.push((Occur::Must, Box::new(TermQuery::new(term, IndexRecordOption::Basic))));
         }
         for terms in scan.substring_terms.iter().flatten() {
             clauses.push((Occur::Must, Box::new(TermSetQuery::new(terms.iter().cloned()))));
+        }
+        if self.meta && !self.substrings.is_empty() {
+            let marker = Term::from_field_text(fields.line, crate::schema::LONG_TOKEN);
+            clauses.push((
+                Occur::MustNot,
+                Box::new(TermQuery::new(marker, IndexRecordOption::Basic)),
+            ));
         }
         BooleanQuery::new(clauses)
     }
@@ -245,7 +332,10 @@ impl Cursor {
         let field = scan.view.fields.line;
         let mut out = Vec::with_capacity(self.substrings.len());
         for needle in &self.substrings {
-            let mut keys: Vec<Vec<u8>> = vec![crate::schema::LONG_TOKEN.as_bytes().to_vec()];
+            let mut keys: Vec<Vec<u8>> = Vec::new();
+            if !self.meta {
+                keys.push(crate::schema::LONG_TOKEN.as_bytes().to_vec());
+            }
             for segment in scan.searcher.segment_readers() {
                 let found = self
                     .cache
@@ -296,12 +386,18 @@ impl Cursor {
 
     fn labels_of(&mut self, address: DocAddress) -> Result<Arc<Labels>> {
         let scan = &self.windows[self.current];
-        let segment = scan.searcher.segment_reader(address.segment_ord);
-        let column = segment
-            .fast_fields()
-            .bytes("stream")
-            .map_err(|e| Error::index(&scan.view.dir, e))?
-            .ok_or_else(|| corrupt(scan, "missing stream column"))?;
+        let column = match self.columns.entry((self.current, address.segment_ord)) {
+            std::collections::hash_map::Entry::Occupied(e) => e.into_mut(),
+            std::collections::hash_map::Entry::Vacant(v) => {
+                let segment = scan.searcher.segment_reader(address.segment_ord);
+                let column = segment
+                    .fast_fields()
+                    .bytes("stream")
+                    .map_err(|e| Error::index(&scan.view.dir, e))?
+                    .ok_or_else(|| corrupt(scan, "missing stream column"))?;
+                v.insert(column)
+            }
+        };
         let ord = column
             .term_ords(address.doc_id)
             .next()
@@ -323,10 +419,13 @@ impl Cursor {
 /// Most (segment, substring) term lists kept; the cache is emptied when it grows past this.
 const SUBSTRING_CACHE_ENTRIES: usize = 4096;
 
+/// A segment and a substring.
+type SubstringKey = (tantivy::index::SegmentId, String);
+
 /// Term lists of substring pre-filters, by segment (segments never change) and substring.
 #[derive(Default)]
 pub struct SubstringCache {
-    entries: parking_lot::Mutex<HashMap<(tantivy::index::SegmentId, String), Arc<Vec<Vec<u8>>>>>,
+    entries: parking_lot::Mutex<HashMap<SubstringKey, Arc<Vec<Vec<u8>>>>>,
 }
 
 impl SubstringCache {

@@ -332,15 +332,16 @@ fn substring_prefilter_keeps_partial_and_long_tokens() {
     let store = open(dir.path());
     let long = format!("{}error{}", "a".repeat(40), "b".repeat(40));
     let lines = [
-        (H + 1, "two ERRORS here"),
+        (H + 1, "two errors here"),
         (H + 2, "nothing to see"),
         (H + 3, long.as_str()),
         (H + 4, "MyErrorCode=7"),
         (H + 5, "err or"),
+        (H + 6, "TWO ERRORS"),
     ];
     store.append(&[stream("web", &lines)]).expect("append");
     store.commit().expect("commit");
-    // Candidates only: the case-insensitive index keeps ERRORS; the engine checks exactly.
+    // Candidates: terms containing the word (case kept), and lines with an over-long token.
     let got: Vec<i64> = select(&store, vec![eq("app", "web")], 0, 3 * H, Direction::Forward, "rror")
         .into_iter()
         .map(|(ts, _)| ts)
@@ -349,6 +350,27 @@ fn substring_prefilter_keeps_partial_and_long_tokens() {
     // Two characters are not worth a dictionary scan: no pre-filter.
     assert_eq!(
         select(&store, vec![eq("app", "web")], 0, 3 * H, Direction::Forward, "er").len(),
-        5
+        6
     );
+    // Counting mode: exactly the lines with the word, the over-long one left to the caller.
+    let selection = Selection {
+        matchers: vec![eq("app", "web")],
+        start_ns: 0,
+        end_ns: 3 * H,
+        direction: Direction::Forward,
+        required_tokens: Vec::new(),
+        token_substrings: vec!["rror".into()],
+    };
+    let mut cursor = store.select_meta(&selection).expect("select").expect("not legacy");
+    let metas = cursor.next_meta(100).expect("meta");
+    let got: Vec<(i64, u64)> = metas.iter().map(|m| (m.ts_ns, m.len)).collect();
+    assert_eq!(got, vec![(H + 1, 15), (H + 4, 13)]);
+    assert_eq!(metas[0].labels.get("app"), Some("web"));
+    let marked = Selection {
+        required_tokens: vec![crate::schema::LONG_TOKEN.into()],
+        ..selection
+    };
+    let mut cursor = store.select(&marked).expect("select");
+    let lines = cursor.next_batch(100).expect("lines");
+    assert_eq!(lines.iter().map(|l| l.ts_ns).collect::<Vec<_>>(), vec![H + 3]);
 }

@@ -12,6 +12,7 @@
 pub mod ast;
 pub mod eval;
 pub mod lexer;
+pub mod logqltest;
 pub mod parser;
 mod parser_ops;
 mod parser_pipeline;

@@ -157,12 +157,13 @@ mod tests {
             p(r#"{a="b"} |= "Error""#),
             Prefilter {
                 tokens: vec![],
-                substrings: vec!["error".into()]
+                substrings: vec!["Error".into()]
             }
         );
         assert_eq!(p(r#"{a="b"} |= "rror: time""#).substrings, vec!["rror".to_string()]);
         assert_eq!(p(r#"{a="b"} |= "ab""#), Prefilter::default());
-        assert_eq!(p(r#"{a="b"} |= "é日本""#), Prefilter::default());
+        assert_eq!(p(r#"{a="b"} |= "é日本""#).substrings, vec!["é日本".to_string()]);
+        assert_eq!(p(r#"{a="b"} |= "é""#), Prefilter::default());
         // A whole token anywhere makes substrings unnecessary.
         assert_eq!(
             p(r#"{a="b"} |= "error" |= "a bb c""#),

@@ -21,4 +21,4 @@ pub use engine::{Engine, EngineOptions, LogEntry, MetricSeries, QueryParams, Que
 pub use labels::LineLabels;
 pub use metric::Steps;
 pub use pipeline::Pipeline;
-pub use source::{LineCursor, LogSource, MemorySource};
+pub use source::{LineCursor, LogSource, MemorySource, MetaCursor};

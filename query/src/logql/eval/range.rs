@@ -18,7 +18,7 @@ use super::labels::{ERROR_LABEL, LineLabels};
 use super::metric::{StepSeries, Steps};
 use super::pipeline::Pipeline;
 use crate::error::Error;
-use crate::logql::ast::{Grouping, RangeAggregation, RangeOp};
+use crate::logql::ast::{FilterValue, Grouping, LineFilterOp, RangeAggregation, RangeOp, Stage};
 use crate::promql::eval::range_fns;
 
 struct Buf {
@@ -46,6 +46,95 @@ fn pipeline_error(labels: &Labels) -> Error {
     ))
 }
 
+/// The per-series windows of one range aggregation, fed samples in time order.
+struct Windows<'s> {
+    steps: &'s Steps,
+    agg: Aggregator,
+    bufs: Vec<Buf>,
+    index: HashMap<Labels, usize>,
+    next: usize,
+    max_series: usize,
+}
+
+impl Windows<'_> {
+    /// Emits every step before `ts` (their windows are complete).
+    fn advance_to(&mut self, ts: i64) {
+        while self.next < self.steps.count && self.steps.at(self.next) < ts {
+            emit(&mut self.bufs, self.next, self.steps, &self.agg);
+            self.next += 1;
+        }
+    }
+
+    /// Adds a sample of `series` at (shifted) time `ts`, after [`Windows::advance_to`]`(ts)`.
+    fn add(&mut self, ts: i64, series: Labels, value: f64) -> Result<(), Error> {
+        let i = match self.index.get(&series) {
+            Some(&i) => i,
+            None => {
+                if self.bufs.len() >= self.max_series {
+                    return Err(Error::Execution(format!(
+                        "maximum of series ({}) reached for a single query",
+                        self.max_series
+                    )));
+                }
+                self.index.insert(series.clone(), self.bufs.len());
+                self.bufs.push(Buf {
+                    labels: series,
+                    window: VecDeque::new(),
+                    values: Vec::new(),
+                });
+                self.bufs.len() - 1
+            }
+        };
+        self.bufs[i].window.push_back((ts, value));
+        Ok(())
+    }
+
+    fn finish(mut self) -> Vec<StepSeries> {
+        self.advance_to(i64::MAX);
+        while self.next < self.steps.count {
+            emit(&mut self.bufs, self.next, self.steps, &self.agg);
+            self.next += 1;
+        }
+        let count = self.steps.count;
+        self.bufs
+            .into_iter()
+            .filter(|b| b.values.iter().any(Option::is_some))
+            .map(|mut b| {
+                b.values.resize(count, None);
+                StepSeries {
+                    labels: b.labels,
+                    values: b.values,
+                }
+            })
+            .collect()
+    }
+}
+
+/// For a range aggregation that only counts lines (or their bytes) passing single-word `|=`
+/// filters, the words: the store can then count from its index without reading lines.
+fn counting_words(ra: &RangeAggregation) -> Option<Vec<String>> {
+    if !matches!(
+        ra.op,
+        RangeOp::CountOverTime | RangeOp::Rate | RangeOp::BytesOverTime | RangeOp::BytesRate | RangeOp::AbsentOverTime
+    ) {
+        return None;
+    }
+    let mut words = Vec::new();
+    for stage in &ra.log.stages {
+        match stage {
+            Stage::LineFilter {
+                op: LineFilterOp::Contains,
+                values,
+            } => match values.as_slice() {
+                [FilterValue::Str(word)] if logs::schema::is_word(word) => words.push(word.clone()),
+                _ => return None,
+            },
+            _ => return None,
+        }
+    }
+    Some(words)
+}
+
 impl Engine<'_> {
     /// Evaluates a range aggregation at every step.
     pub(super) fn eval_range(
@@ -70,87 +159,156 @@ impl Engine<'_> {
             required_tokens: filter.tokens,
             token_substrings: filter.substrings,
         };
-        let mut cursor = self.source.select(&selection)?;
-        let mut bufs: Vec<Buf> = Vec::new();
-        let mut index: HashMap<Labels, usize> = HashMap::new();
-        let mut next = 0usize;
-        let agg = Aggregator {
-            op: ra.op,
-            param: ra.param.unwrap_or(0.0),
-            range,
+        let mut windows = Windows {
+            steps,
+            agg: Aggregator {
+                op: ra.op,
+                param: ra.param.unwrap_or(0.0),
+                range,
+            },
+            bufs: Vec::new(),
+            index: HashMap::new(),
+            next: 0,
+            max_series: self.options.max_series.saturating_mul(10).max(10_000),
         };
-        loop {
-            let batch = cursor.next_batch(BATCH)?;
-            if batch.is_empty() {
-                break;
-            }
-            deadline.check()?;
-            for line in batch {
-                let ts = line.ts_ns.saturating_add(offset);
-                while next < steps.count && steps.at(next) < ts {
-                    emit(&mut bufs, next, steps, &agg);
-                    next += 1;
+        let bytes = matches!(ra.op, RangeOp::BytesOverTime | RangeOp::BytesRate);
+        let counted = match counting_words(ra) {
+            Some(words) => self.count_from_index(ra, &selection, words, &pipeline, &mut windows, deadline)?,
+            None => false,
+        };
+        if !counted {
+            let mut cursor = self.source.select(&selection)?;
+            loop {
+                let batch = cursor.next_batch(BATCH)?;
+                if batch.is_empty() {
+                    break;
                 }
-                let mut labels = LineLabels::new(line.labels, &line.metadata);
-                let mut text = line.line;
-                if !pipeline.process(line.ts_ns, &mut text, &mut labels) {
-                    continue;
-                }
-                let value = if pipeline.has_unwrap() {
-                    match pipeline.extract(&mut labels) {
-                        Some(v) => v,
-                        None => continue,
+                deadline.check()?;
+                for line in batch {
+                    let ts = line.ts_ns.saturating_add(offset);
+                    windows.advance_to(ts);
+                    let mut labels = LineLabels::new(line.labels, &line.metadata);
+                    let mut text = line.line;
+                    if !pipeline.process(line.ts_ns, &mut text, &mut labels) {
+                        continue;
                     }
-                } else if matches!(ra.op, RangeOp::BytesOverTime | RangeOp::BytesRate) {
-                    text.len() as f64
-                } else {
-                    1.0
-                };
-                let mut series = labels.to_labels();
-                if let Some(g) = &ra.grouping {
-                    series = group(&series, g);
-                }
-                if series.get(ERROR_LABEL).is_some() {
-                    return Err(pipeline_error(&series));
-                }
-                let i = match index.get(&series) {
-                    Some(&i) => i,
-                    None => {
-                        if bufs.len() >= self.options.max_series.saturating_mul(10).max(10_000) {
-                            self.check_series(bufs.len() + 1)?;
+                    let value = if pipeline.has_unwrap() {
+                        match pipeline.extract(&mut labels) {
+                            Some(v) => v,
+                            None => continue,
                         }
-                        index.insert(series.clone(), bufs.len());
-                        bufs.push(Buf {
-                            labels: series,
-                            window: VecDeque::new(),
-                            values: Vec::new(),
-                        });
-                        bufs.len() - 1
+                    } else if bytes {
+                        text.len() as f64
+                    } else {
+                        1.0
+                    };
+                    let mut series = labels.to_labels();
+                    if let Some(g) = &ra.grouping {
+                        series = group(&series, g);
                     }
-                };
-                let buf = &mut bufs[i];
-                buf.window.push_back((ts, value));
+                    if series.get(ERROR_LABEL).is_some() {
+                        return Err(pipeline_error(&series));
+                    }
+                    windows.add(ts, series, value)?;
+                }
             }
         }
-        while next < steps.count {
-            emit(&mut bufs, next, steps, &agg);
-            next += 1;
-        }
-        let mut out: Vec<StepSeries> = bufs
-            .into_iter()
-            .filter(|b| b.values.iter().any(Option::is_some))
-            .map(|mut b| {
-                b.values.resize(steps.count, None);
-                StepSeries {
-                    labels: b.labels,
-                    values: b.values,
-                }
-            })
-            .collect();
+        let mut out = windows.finish();
         if ra.op == RangeOp::AbsentOverTime {
             out = absent(out, ra, steps);
         }
         Ok(out)
+    }
+
+    /// The counting fast path: lines matching the words exactly come from the index with their
+    /// timestamps, streams and lengths; lines with an over-long token are read and checked.
+    /// False when the source cannot count (memory sources, legacy windows).
+    fn count_from_index(
+        &self,
+        ra: &RangeAggregation,
+        selection: &Selection,
+        words: Vec<String>,
+        pipeline: &Pipeline,
+        windows: &mut Windows<'_>,
+        deadline: &Deadline,
+    ) -> Result<bool, Error> {
+        let exact = Selection {
+            required_tokens: Vec::new(),
+            token_substrings: words.clone(),
+            ..selection.clone()
+        };
+        let Some(mut cursor) = self.source.select_meta(&exact)? else {
+            return Ok(false);
+        };
+        let bytes = matches!(ra.op, RangeOp::BytesOverTime | RangeOp::BytesRate);
+        let offset = ra.offset_ns;
+        // Samples: (shifted time, series, value); series labels memoised per stream.
+        let mut samples: Vec<(i64, usize, f64)> = Vec::new();
+        let mut series: Vec<Labels> = Vec::new();
+        let mut by_stream: HashMap<*const Labels, usize> = HashMap::new();
+        let mut keep_alive: Vec<std::sync::Arc<Labels>> = Vec::new();
+        let mut series_of = |labels: &std::sync::Arc<Labels>, series: &mut Vec<Labels>| -> usize {
+            let key = std::sync::Arc::as_ptr(labels);
+            if let Some(&i) = by_stream.get(&key) {
+                return i;
+            }
+            let l = match &ra.grouping {
+                Some(g) => group(labels, g),
+                None => (**labels).clone(),
+            };
+            let i = match series.iter().position(|s| *s == l) {
+                Some(i) => i,
+                None => {
+                    series.push(l);
+                    series.len() - 1
+                }
+            };
+            keep_alive.push(std::sync::Arc::clone(labels));
+            by_stream.insert(key, i);
+            i
+        };
+        loop {
+            let batch = cursor.next_meta(BATCH * 8)?;
+            if batch.is_empty() {
+                break;
+            }
+            deadline.check()?;
+            for m in batch {
+                let i = series_of(&m.labels, &mut series);
+                let value = if bytes { m.len as f64 } else { 1.0 };
+                samples.push((m.ts_ns.saturating_add(offset), i, value));
+            }
+        }
+        if !words.is_empty() {
+            let marked = Selection {
+                required_tokens: vec![logs::schema::LONG_TOKEN.to_string()],
+                token_substrings: words,
+                ..selection.clone()
+            };
+            let mut cursor = self.source.select(&marked)?;
+            loop {
+                let batch = cursor.next_batch(BATCH)?;
+                if batch.is_empty() {
+                    break;
+                }
+                deadline.check()?;
+                for line in batch {
+                    let mut labels = LineLabels::new(std::sync::Arc::clone(&line.labels), &line.metadata);
+                    let mut text = line.line;
+                    if pipeline.process(line.ts_ns, &mut text, &mut labels) {
+                        let i = series_of(&line.labels, &mut series);
+                        let value = if bytes { text.len() as f64 } else { 1.0 };
+                        samples.push((line.ts_ns.saturating_add(offset), i, value));
+                    }
+                }
+            }
+        }
+        samples.sort_by_key(|s| s.0);
+        for (ts, i, value) in samples {
+            windows.advance_to(ts);
+            windows.add(ts, series[i].clone(), value)?;
+        }
+        Ok(true)
     }
 }
 

@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use logs::{Direction, LogLine, LogStore, Selection};
+use logs::{Direction, LineMeta, LogLine, LogStore, Selection};
 use tsdb::Labels;
 
 use crate::error::Error;
@@ -14,12 +14,31 @@ pub trait LineCursor {
     fn next_batch(&mut self, max: usize) -> Result<Vec<LogLine>, Error>;
 }
 
+/// Selected lines without their text, a batch at a time.
+pub trait MetaCursor {
+    /// Up to `max` further lines; empty when exhausted.
+    fn next_meta(&mut self, max: usize) -> Result<Vec<LineMeta>, Error>;
+}
+
 /// A source of log lines for the engine.
 pub trait LogSource: Sync {
     /// Starts selecting: the lines of streams matching `selection.matchers` with a timestamp in
     /// `[start_ns, end_ns)`, in `direction` order (ties in the source's insertion order, reversed
     /// for backward). `required_tokens` is a pre-filter a source may apply or ignore.
     fn select(&self, selection: &Selection) -> Result<Box<dyn LineCursor + '_>, Error>;
+
+    /// Counting without reading lines, as [`LogStore::select_meta`] defines it; `None` (the
+    /// default) when the source cannot, and the engine reads the lines instead.
+    fn select_meta(&self, selection: &Selection) -> Result<Option<Box<dyn MetaCursor + '_>>, Error> {
+        let _ = selection;
+        Ok(None)
+    }
+}
+
+impl MetaCursor for logs::Cursor {
+    fn next_meta(&mut self, max: usize) -> Result<Vec<LineMeta>, Error> {
+        logs::Cursor::next_meta(self, max).map_err(|e| Error::Storage(e.to_string()))
+    }
 }
 
 impl LineCursor for logs::Cursor {
@@ -32,6 +51,11 @@ impl LogSource for LogStore {
     fn select(&self, selection: &Selection) -> Result<Box<dyn LineCursor + '_>, Error> {
         let cursor = LogStore::select(self, selection).map_err(|e| Error::Storage(e.to_string()))?;
         Ok(Box::new(cursor))
+    }
+
+    fn select_meta(&self, selection: &Selection) -> Result<Option<Box<dyn MetaCursor + '_>>, Error> {
+        let cursor = LogStore::select_meta(self, selection).map_err(|e| Error::Storage(e.to_string()))?;
+        Ok(cursor.map(|c| Box::new(c) as Box<dyn MetaCursor>))
     }
 }
 

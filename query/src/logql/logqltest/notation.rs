@@ -2,6 +2,9 @@
 
 use tsdb::Labels;
 
+/// Label or metadata pairs, in written order.
+pub type Pairs = Vec<(String, String)>;
+
 /// Most values one `axN` expansion may produce.
 const MAX_REPEAT: usize = 100_000;
 
@@ -60,7 +63,7 @@ pub fn parse_duration_ns(s: &str) -> Result<i64, String> {
 /// Parses `name="value", ...}` (the text after an opening `{`) into pairs; returns them and the
 /// text after the closing `}`. Values are double-quoted with escapes (see [`parse_quoted`]) or
 /// back-quoted raw.
-pub fn parse_pairs(s: &str) -> Result<(Vec<(String, String)>, &str), String> {
+pub fn parse_pairs(s: &str) -> Result<(Pairs, &str), String> {
     let mut pairs = Vec::new();
     let mut rest = s.trim_start();
     loop {

@@ -3,7 +3,7 @@
 
 use tsdb::Labels;
 
-use super::notation::{parse_duration_ns, parse_labels, parse_line_text, parse_pairs, parse_values, split_word};
+use super::notation::{Pairs, parse_duration_ns, parse_labels, parse_line_text, parse_pairs, parse_values, split_word};
 
 /// A parsed script: its commands in order.
 #[derive(Debug, Clone, PartialEq, Default)]
@@ -231,7 +231,7 @@ fn parse_time_spec(spec: &str) -> Result<Vec<i64>, String> {
 }
 
 /// An optional `{metadata k="v", ...}` prefix of a line's text.
-fn parse_metadata(text: &str) -> Result<(Vec<(String, String)>, &str), String> {
+fn parse_metadata(text: &str) -> Result<(Pairs, &str), String> {
     let Some(rest) = text.strip_prefix("{metadata") else {
         return Ok((Vec::new(), text));
     };

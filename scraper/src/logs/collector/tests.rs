@@ -131,6 +131,7 @@ fn stored(store: &LogStore) -> Vec<Stored> {
         end_ns: i64::MAX / 2,
         direction: Direction::Forward,
         required_tokens: Vec::new(),
+        token_substrings: Vec::new(),
     };
     let mut cursor = store.select(&selection).unwrap();
     let mut out = Vec::new();
