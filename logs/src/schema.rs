@@ -7,9 +7,10 @@
 //! | `ts`     | i64, fast              | timestamp in Unix nanoseconds; ordering and time pruning     |
 //! | `stream` | bytes, indexed + fast  | the stream's label set ([`Labels::as_bytes`]); the term's ordinal is the stream id within a segment |
 //! | `line`   | text, indexed + stored | the line, tokenised by [`TOKENIZER`] (doc ids only, no positions) |
-//! | `meta`   | bytes, stored          | structured metadata, when the entry has any                  |
+//! | `meta`   | bytes, stored + fast   | structured metadata, when the entry has any (fast: counting reads it without stored lines) |
 //! | `len`    | u64, fast              | the line's length in bytes, for statistics without reading lines |
 //! | `batch`  | u64, indexed           | the commit the document was added in, so a torn commit can be rolled back |
+//! | `seq`    | u64, fast              | insertion order within the window: ties in time keep it       |
 //!
 //! The line index records document ids only: a pre-filter needs "contains all these tokens", and
 //! every candidate is checked exactly against the stored line afterwards, so positions (which
@@ -62,6 +63,10 @@ pub struct LogSchema {
     pub batch: Field,
     /// The line tokenizer marks over-long tokens with [`LONG_TOKEN`] (false for legacy windows).
     pub marks_long_tokens: bool,
+    /// Insertion order within the window (absent in legacy windows).
+    pub seq: Option<Field>,
+    /// `meta` is also a fast field, so counting can read metadata without stored lines.
+    pub meta_fast: bool,
 }
 
 impl LogSchema {
@@ -78,9 +83,10 @@ impl LogSchema {
             "line",
             TextOptions::default().set_indexing_options(line_indexing).set_stored(),
         );
-        let meta = builder.add_bytes_field("meta", STORED);
+        let meta = builder.add_bytes_field("meta", STORED | FAST);
         let len = builder.add_u64_field("len", FAST);
         let batch = builder.add_u64_field("batch", INDEXED);
+        let seq = builder.add_u64_field("seq", FAST);
         LogSchema {
             schema: builder.build(),
             ts,
@@ -90,6 +96,8 @@ impl LogSchema {
             len,
             batch,
             marks_long_tokens: true,
+            seq: Some(seq),
+            meta_fast: true,
         }
     }
 
@@ -104,7 +112,11 @@ impl LogSchema {
                 .is_some_and(|i| i.tokenizer() == TOKENIZER),
             _ => false,
         };
+        let meta = field("meta")?;
+        let meta_fast = schema.get_field_entry(meta).is_fast();
         Some(LogSchema {
+            seq: field("seq"),
+            meta_fast,
             marks_long_tokens,
             ts: field("ts")?,
             stream: field("stream")?,

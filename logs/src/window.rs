@@ -87,6 +87,8 @@ pub struct Window {
     stats: Arc<RwLock<StatsMap>>,
     /// The payload of the last commit.
     payload: Payload,
+    /// The `seq` of the next document added.
+    next_seq: u64,
 }
 
 impl Window {
@@ -140,6 +142,7 @@ impl Window {
             idle: 0,
             stats: Arc::new(RwLock::new(HashMap::new())),
             payload,
+            next_seq: 0,
         };
         if window.payload.commit > checkpoint {
             window.roll_back(checkpoint)?;
@@ -163,6 +166,7 @@ impl Window {
         let searcher = self.reader.searcher();
         let mut stats: HashMap<Box<[u8]>, StreamStats> = HashMap::new();
         let mut key = Vec::new();
+        let mut next_seq = 0u64;
         for segment in searcher.segment_readers() {
             let fast = segment.fast_fields();
             let err = |e| Error::index(&self.dir, e);
@@ -171,6 +175,14 @@ impl Window {
             };
             let ts = fast.i64("ts").map_err(err)?;
             let len = fast.u64("len").map_err(err)?;
+            if self.fields.seq.is_some() {
+                let seq = fast.u64("seq").map_err(err)?;
+                if let Some(max) = seq.max_value().checked_add(1)
+                    && segment.num_docs() > 0
+                {
+                    next_seq = next_seq.max(max);
+                }
+            }
             let mut by_ord: HashMap<u64, (u64, u64, i64, i64)> = HashMap::new();
             let alive = segment.alive_bitset();
             for doc in 0..segment.max_doc() {
@@ -216,6 +228,7 @@ impl Window {
             }
         }
         *self.stats.write() = stats;
+        self.next_seq = self.next_seq.max(next_seq);
         Ok(())
     }
 
@@ -242,6 +255,7 @@ impl Window {
         let fields = self.fields.clone();
         let key = labels.as_bytes();
         let dir = self.dir.clone();
+        let mut next_seq = self.next_seq;
         let writer = self.writer()?;
         let (mut min_ts, mut max_ts, mut bytes) = (i64::MAX, i64::MIN, 0u64);
         // One hand-off to the indexing thread per call, not one per document.
@@ -256,12 +270,17 @@ impl Window {
             }
             doc.add_u64(fields.len, entry.line.len() as u64);
             doc.add_u64(fields.batch, batch);
+            if let Some(seq) = fields.seq {
+                doc.add_u64(seq, next_seq);
+                next_seq += 1;
+            }
             operations.push(tantivy::indexer::UserOperation::Add(doc));
             min_ts = min_ts.min(entry.ts_ns);
             max_ts = max_ts.max(entry.ts_ns);
             bytes += entry.line.len() as u64;
         }
         writer.run(operations).map_err(|e| Error::index(&dir, e))?;
+        self.next_seq = next_seq;
         self.dirty += entries.len() as u64;
         let mut map = self.stats.write();
         let stats = map.entry(key.into()).or_insert_with(|| StreamStats {

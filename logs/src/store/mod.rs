@@ -32,7 +32,7 @@ use crate::push::{PushEntry, PushStream};
 use crate::wal::Wal;
 use crate::window::{StreamStats, Window, WindowView, dir_size};
 
-pub use select::{Cursor, Direction, LineMeta, LogLine, Selection};
+pub use select::{Cursor, Direction, LineMeta, LogLine, Metadata, Selection};
 
 /// One day in nanoseconds: the default window width.
 pub const DAY_NS: i64 = 86_400 * 1_000_000_000;

@@ -91,7 +91,7 @@ pub struct Cursor {
     cache: Arc<SubstringCache>,
     windows: Vec<WindowScan>,
     current: usize,
-    pending: std::collections::VecDeque<(i64, DocAddress)>,
+    pending: std::collections::VecDeque<(i64, u64, DocAddress)>,
     span: i64,
     labels: HashMap<(usize, SegmentOrdinal, u64), Arc<Labels>>,
     /// The `stream` column of each (window, segment) read so far: opening a column decodes its
@@ -99,6 +99,10 @@ pub struct Cursor {
     columns: HashMap<(usize, SegmentOrdinal), tantivy::columnar::BytesColumn>,
     /// The `len` column of each (window, segment), in counting mode.
     lens: HashMap<(usize, SegmentOrdinal), tantivy::columnar::Column<u64>>,
+    /// The `meta` column of each (window, segment), in counting mode.
+    metas: HashMap<(usize, SegmentOrdinal), Option<tantivy::columnar::BytesColumn>>,
+    /// Decoded structured metadata by (window, segment, term ordinal).
+    decoded: HashMap<(usize, SegmentOrdinal, u64), Arc<Metadata>>,
 }
 
 /// A selected line without its text: what counting needs.
@@ -110,7 +114,12 @@ pub struct LineMeta {
     pub labels: Arc<Labels>,
     /// The line's length in bytes.
     pub len: u64,
+    /// Structured metadata.
+    pub metadata: Arc<Metadata>,
 }
+
+/// Structured metadata pairs.
+pub type Metadata = Vec<(String, String)>;
 
 impl LogStore {
     /// Starts selecting lines. The cursor sees the last commit at the time each window is
@@ -164,6 +173,8 @@ impl LogStore {
             labels: HashMap::new(),
             columns: HashMap::new(),
             lens: HashMap::new(),
+            metas: HashMap::new(),
+            decoded: HashMap::new(),
         })
     }
 
@@ -177,7 +188,11 @@ impl LogStore {
             return Ok(None);
         }
         let mut cursor = self.select(selection)?;
-        if cursor.windows.iter().any(|w| !w.view.fields.marks_long_tokens) {
+        if cursor
+            .windows
+            .iter()
+            .any(|w| !w.view.fields.marks_long_tokens || !w.view.fields.meta_fast)
+        {
             return Ok(None);
         }
         cursor.meta = true;
@@ -190,7 +205,7 @@ impl Cursor {
     pub fn next_batch(&mut self, max: usize) -> Result<Vec<LogLine>> {
         let mut out = Vec::with_capacity(max.min(4096));
         while out.len() < max {
-            if let Some((ts, address)) = self.pending.pop_front() {
+            if let Some((ts, _, address)) = self.pending.pop_front() {
                 out.push(self.load(ts, address)?);
                 continue;
             }
@@ -209,10 +224,16 @@ impl Cursor {
     pub fn next_meta(&mut self, max: usize) -> Result<Vec<LineMeta>> {
         let mut out = Vec::with_capacity(max.min(4096));
         while out.len() < max {
-            if let Some((ts_ns, address)) = self.pending.pop_front() {
+            if let Some((ts_ns, _, address)) = self.pending.pop_front() {
                 let labels = self.labels_of(address)?;
                 let len = self.len_of(address)?;
-                out.push(LineMeta { ts_ns, labels, len });
+                let metadata = self.metadata_of(address)?;
+                out.push(LineMeta {
+                    ts_ns,
+                    labels,
+                    len,
+                    metadata,
+                });
                 continue;
             }
             if self.current >= self.windows.len() {
@@ -224,6 +245,39 @@ impl Cursor {
             }
         }
         Ok(out)
+    }
+
+    fn metadata_of(&mut self, address: DocAddress) -> Result<Arc<Metadata>> {
+        let scan = &self.windows[self.current];
+        let column = match self.metas.entry((self.current, address.segment_ord)) {
+            std::collections::hash_map::Entry::Occupied(e) => e.into_mut(),
+            std::collections::hash_map::Entry::Vacant(v) => {
+                let segment = scan.searcher.segment_reader(address.segment_ord);
+                let column = segment
+                    .fast_fields()
+                    .bytes("meta")
+                    .map_err(|e| Error::index(&scan.view.dir, e))?;
+                v.insert(column)
+            }
+        };
+        let Some(column) = column else {
+            return Ok(Arc::default());
+        };
+        let Some(ord) = column.term_ords(address.doc_id).next() else {
+            return Ok(Arc::default());
+        };
+        let key = (self.current, address.segment_ord, ord);
+        if let Some(found) = self.decoded.get(&key) {
+            return Ok(Arc::clone(found));
+        }
+        let mut bytes = Vec::new();
+        column
+            .ord_to_bytes(ord, &mut bytes)
+            .map_err(|e| Error::io(&scan.view.dir, e))?;
+        let pairs = decode_metadata(&bytes).ok_or_else(|| corrupt(scan, "undecodable structured metadata"))?;
+        let pairs = Arc::new(pairs);
+        self.decoded.insert(key, Arc::clone(&pairs));
+        Ok(pairs)
     }
 
     fn len_of(&mut self, address: DocAddress) -> Result<u64> {
@@ -475,19 +529,28 @@ struct TimestampCollector {
 struct TimestampSegmentCollector {
     segment: SegmentOrdinal,
     ts: tantivy::columnar::Column<i64>,
-    docs: Vec<(i64, DocAddress)>,
+    /// Insertion order within the window (absent in windows written before it existed, where
+    /// ties fall back to document addresses).
+    seq: Option<tantivy::columnar::Column<u64>>,
+    docs: Vec<(i64, u64, DocAddress)>,
     cap: usize,
     overflow: bool,
 }
 
 impl Collector for TimestampCollector {
-    type Fruit = (Vec<(i64, DocAddress)>, bool);
+    type Fruit = (Vec<(i64, u64, DocAddress)>, bool);
     type Child = TimestampSegmentCollector;
 
     fn for_segment(&self, segment: SegmentOrdinal, reader: &SegmentReader) -> tantivy::Result<Self::Child> {
+        let has_seq = reader.schema().get_field("seq").is_ok();
         Ok(TimestampSegmentCollector {
             segment,
             ts: reader.fast_fields().i64("ts")?,
+            seq: if has_seq {
+                Some(reader.fast_fields().u64("seq")?)
+            } else {
+                None
+            },
             docs: Vec::new(),
             cap: self.cap,
             overflow: false,
@@ -498,7 +561,7 @@ impl Collector for TimestampCollector {
         false
     }
 
-    fn merge_fruits(&self, fruits: Vec<(Vec<(i64, DocAddress)>, bool)>) -> tantivy::Result<Self::Fruit> {
+    fn merge_fruits(&self, fruits: Vec<(Vec<(i64, u64, DocAddress)>, bool)>) -> tantivy::Result<Self::Fruit> {
         let overflow = fruits.iter().any(|f| f.1) || fruits.iter().map(|f| f.0.len()).sum::<usize>() > self.cap;
         if overflow {
             return Ok((Vec::new(), true));
@@ -508,7 +571,7 @@ impl Collector for TimestampCollector {
 }
 
 impl SegmentCollector for TimestampSegmentCollector {
-    type Fruit = (Vec<(i64, DocAddress)>, bool);
+    type Fruit = (Vec<(i64, u64, DocAddress)>, bool);
 
     fn collect(&mut self, doc: DocId, _score: Score) {
         if self.docs.len() >= self.cap {
@@ -516,7 +579,8 @@ impl SegmentCollector for TimestampSegmentCollector {
             return;
         }
         let ts = self.ts.first(doc).unwrap_or(0);
-        self.docs.push((ts, DocAddress::new(self.segment, doc)));
+        let seq = self.seq.as_ref().and_then(|c| c.first(doc)).unwrap_or(0);
+        self.docs.push((ts, seq, DocAddress::new(self.segment, doc)));
     }
 
     fn harvest(self) -> Self::Fruit {

@@ -8,6 +8,7 @@
 //! extrapolation; `rate_counter` is Prometheus's extrapolated counter rate.
 
 use std::collections::{HashMap, VecDeque};
+use std::sync::Arc;
 
 use logs::{Direction, Selection};
 use tsdb::{Labels, MatchType};
@@ -242,28 +243,27 @@ impl Engine<'_> {
         };
         let bytes = matches!(ra.op, RangeOp::BytesOverTime | RangeOp::BytesRate);
         let offset = ra.offset_ns;
-        // Samples: (shifted time, series, value); series labels memoised per stream.
+        // Samples: (shifted time, series, value); series labels memoised per (stream, metadata).
         let mut samples: Vec<(i64, usize, f64)> = Vec::new();
         let mut series: Vec<Labels> = Vec::new();
-        let mut by_stream: HashMap<*const Labels, usize> = HashMap::new();
-        let mut keep_alive: Vec<std::sync::Arc<Labels>> = Vec::new();
-        let mut series_of = |labels: &std::sync::Arc<Labels>, series: &mut Vec<Labels>| -> usize {
-            let key = std::sync::Arc::as_ptr(labels);
+        let mut series_index: HashMap<Labels, usize> = HashMap::new();
+        let mut by_stream: HashMap<(*const Labels, *const logs::store::Metadata), usize> = HashMap::new();
+        // The memo is keyed by address: keep every keyed allocation alive so none is reused.
+        let mut keep_alive: Vec<(Arc<Labels>, Arc<logs::store::Metadata>)> = Vec::new();
+        let mut series_of = |labels: &Arc<Labels>, metadata: &Arc<Vec<(String, String)>>, series: &mut Vec<Labels>| {
+            let key = (Arc::as_ptr(labels), Arc::as_ptr(metadata));
             if let Some(&i) = by_stream.get(&key) {
                 return i;
             }
-            let l = match &ra.grouping {
-                Some(g) => group(labels, g),
-                None => (**labels).clone(),
-            };
-            let i = match series.iter().position(|s| *s == l) {
-                Some(i) => i,
-                None => {
-                    series.push(l);
-                    series.len() - 1
-                }
-            };
-            keep_alive.push(std::sync::Arc::clone(labels));
+            let mut l = LineLabels::new(Arc::clone(labels), metadata).to_labels();
+            if let Some(g) = &ra.grouping {
+                l = group(&l, g);
+            }
+            let i = *series_index.entry(l.clone()).or_insert_with(|| {
+                series.push(l);
+                series.len() - 1
+            });
+            keep_alive.push((Arc::clone(labels), Arc::clone(metadata)));
             by_stream.insert(key, i);
             i
         };
@@ -274,7 +274,7 @@ impl Engine<'_> {
             }
             deadline.check()?;
             for m in batch {
-                let i = series_of(&m.labels, &mut series);
+                let i = series_of(&m.labels, &m.metadata, &mut series);
                 let value = if bytes { m.len as f64 } else { 1.0 };
                 samples.push((m.ts_ns.saturating_add(offset), i, value));
             }
@@ -293,10 +293,11 @@ impl Engine<'_> {
                 }
                 deadline.check()?;
                 for line in batch {
-                    let mut labels = LineLabels::new(std::sync::Arc::clone(&line.labels), &line.metadata);
+                    let mut labels = LineLabels::new(Arc::clone(&line.labels), &line.metadata);
                     let mut text = line.line;
                     if pipeline.process(line.ts_ns, &mut text, &mut labels) {
-                        let i = series_of(&line.labels, &mut series);
+                        let metadata = Arc::new(line.metadata);
+                        let i = series_of(&line.labels, &metadata, &mut series);
                         let value = if bytes { text.len() as f64 } else { 1.0 };
                         samples.push((line.ts_ns.saturating_add(offset), i, value));
                     }
