@@ -385,6 +385,52 @@ fn grafana_session() {
         .filter_map(|r| r["metric"]["app"].as_str())
         .collect();
     assert_eq!(apps.len(), 2, "{volume}");
+    let (_, volume) = s.get(
+        "/loki/api/v1/index/volume_range",
+        &[
+            ("query", "{env=\"prod\"}"),
+            ("start", &start),
+            ("end", &end),
+            ("step", "60"),
+            ("targetLabels", "app"),
+        ],
+        &[],
+    );
+    assert_eq!(volume["data"]["resultType"], "matrix", "{volume}");
+    let mut totals: Vec<(String, f64)> = volume["data"]["result"]
+        .as_array()
+        .expect("matrix")
+        .iter()
+        .map(|r| {
+            let total = r["values"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter_map(|p| p[1].as_str()?.parse::<f64>().ok())
+                .sum();
+            (r["metric"]["app"].as_str().unwrap_or("").to_string(), total)
+        })
+        .collect();
+    totals.sort_by(|a, b| a.0.cmp(&b.0));
+    // Each step counts the bytes of the minute before it: the last step holds all 60 lines but the
+    // first (the window (T0, T0+60] excludes T0).
+    assert_eq!(totals.len(), 2, "{volume}");
+    assert!(totals.iter().all(|(_, bytes)| *bytes > 59.0 * 30.0), "{volume}");
+    let (_, values) = s.get(
+        "/loki/api/v1/detected_field/status/values",
+        &[("query", "{app=\"web\"}"), ("start", &start), ("end", &end)],
+        &[],
+    );
+    assert_eq!(values, json!({"values": ["200", "500"], "limit": 1000}));
+    let (_, detected) = s.get("/loki/api/v1/detected_labels", &[("start", &start), ("end", &end)], &[]);
+    assert_eq!(
+        detected,
+        json!({"detectedLabels": [
+            {"label": "app", "cardinality": 2},
+            {"label": "env", "cardinality": 1},
+            {"label": "service_name", "cardinality": 2}
+        ]})
+    );
     let (_, formatted) = s.get(
         "/loki/api/v1/format_query",
         &[("query", "sum(rate({app=\"web\"}|=\"x\"[1m]))")],
