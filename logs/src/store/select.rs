@@ -103,6 +103,8 @@ pub struct Cursor {
     metas: HashMap<(usize, SegmentOrdinal), Option<tantivy::columnar::BytesColumn>>,
     /// Decoded structured metadata by (window, segment, term ordinal).
     decoded: HashMap<(usize, SegmentOrdinal, u64), Arc<Metadata>>,
+    /// The one empty metadata shared by every line without any (callers memoise by address).
+    no_metadata: Arc<Metadata>,
 }
 
 /// A selected line without its text: what counting needs.
@@ -175,6 +177,7 @@ impl LogStore {
             lens: HashMap::new(),
             metas: HashMap::new(),
             decoded: HashMap::new(),
+            no_metadata: Arc::default(),
         })
     }
 
@@ -261,10 +264,10 @@ impl Cursor {
             }
         };
         let Some(column) = column else {
-            return Ok(Arc::default());
+            return Ok(Arc::clone(&self.no_metadata));
         };
         let Some(ord) = column.term_ords(address.doc_id).next() else {
-            return Ok(Arc::default());
+            return Ok(Arc::clone(&self.no_metadata));
         };
         let key = (self.current, address.segment_ord, ord);
         if let Some(found) = self.decoded.get(&key) {
@@ -276,6 +279,9 @@ impl Cursor {
             .map_err(|e| Error::io(&scan.view.dir, e))?;
         let pairs = decode_metadata(&bytes).ok_or_else(|| corrupt(scan, "undecodable structured metadata"))?;
         let pairs = Arc::new(pairs);
+        if self.decoded.len() >= DECODED_CACHE_ENTRIES {
+            self.decoded.clear();
+        }
         self.decoded.insert(key, Arc::clone(&pairs));
         Ok(pairs)
     }
@@ -469,6 +475,9 @@ impl Cursor {
         Ok(labels)
     }
 }
+
+/// Most decoded metadata sets a counting cursor keeps.
+const DECODED_CACHE_ENTRIES: usize = 65_536;
 
 /// Most (segment, substring) term lists kept; the cache is emptied when it grows past this.
 const SUBSTRING_CACHE_ENTRIES: usize = 4096;

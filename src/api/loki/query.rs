@@ -110,7 +110,7 @@ async fn query_range_inner(state: Arc<LokiState>, request: Request) -> Result<Re
     let interval = lp::duration_param(&params, "interval")?.unwrap_or(0);
     let expr = parse(&lp::query_text(&params))?;
     check_length(&state, start, end)?;
-    if matches!(expr, Expr::Metric(_)) && (end - start) / step > state.query.engine.max_points as i64 {
+    if matches!(expr, Expr::Metric(_)) && end.saturating_sub(start) / step > state.query.engine.max_points as i64 {
         return Err(LokiError::bad_request(
             "exceeded maximum resolution of 11,000 points per timeseries. Try decreasing the query resolution (?step=XX)",
         ));

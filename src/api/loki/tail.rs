@@ -1,8 +1,10 @@
 //! `GET /loki/api/v1/tail` (WebSocket): live entries of a log query.
 //!
-//! The first frame holds up to `limit` (default 100) entries from `start` (default one hour ago),
-//! oldest first; then the handler polls the store every second (`delay_for`, at most 5 s, delays
-//! each poll's upper bound so late lines are not missed) and sends the entries committed since.
+//! The first frame holds the newest `limit` (default 100) entries since `start` (default one hour
+//! ago), oldest first, as Loki's history; then the handler polls the store every second
+//! (`delay_for`, at most 5 s, holds back each poll's upper bound so lines arriving a little late
+//! are not missed) and sends the entries committed since. A line committed later with a
+//! timestamp older than the last one sent is not sent (Loki's tail is fed by ingesters instead).
 //! Frames are `{"streams":[{"stream":{…},"values":[["<ns>","line"]]}]}`, as Loki sends them.
 //! Entries sharing the last sent timestamp are counted so none is sent twice.
 
@@ -86,6 +88,7 @@ struct Session {
 impl Session {
     async fn run(mut self, mut socket: WebSocket, first_limit: usize) {
         let mut limit = first_limit;
+        let mut history = true;
         let mut ticker = tokio::time::interval(Duration::from_secs(1));
         loop {
             tokio::select! {
@@ -95,7 +98,7 @@ impl Session {
                     Some(Ok(_)) => continue,
                 },
             }
-            let entries = match self.poll(limit).await {
+            let entries = match self.poll(limit, history).await {
                 Ok(e) => e,
                 Err(e) => {
                     tracing::warn!(error = %e.message(), "tail query failed");
@@ -103,6 +106,7 @@ impl Session {
                     return;
                 }
             };
+            history = false;
             if entries.is_empty() {
                 continue;
             }
@@ -116,7 +120,8 @@ impl Session {
         }
     }
 
-    async fn poll(&mut self, limit: usize) -> Result<Vec<LogEntry>, LokiError> {
+    /// The next entries: the newest `limit` for the history, else those after the last sent.
+    async fn poll(&mut self, limit: usize, history: bool) -> Result<Vec<LogEntry>, LokiError> {
         let end = logs::store::now_ns() - self.delay_ns;
         if end <= self.next_ts {
             return Ok(Vec::new());
@@ -127,7 +132,7 @@ impl Session {
         let entries = tokio::task::spawn_blocking(move || {
             let engine = Engine::new(state.store.as_ref(), state.query.engine.clone());
             let Expr::Log(log) = &expr else {
-                return Ok(Vec::new());
+                return Ok::<_, LokiError>(Vec::new());
             };
             let params = QueryParams {
                 start_ns: start,
@@ -135,13 +140,21 @@ impl Session {
                 step_ns: 0,
                 interval_ns: 0,
                 limit: (limit + skip).min(state.query.engine.max_entries),
-                direction: Direction::Forward,
+                direction: if history {
+                    Direction::Backward
+                } else {
+                    Direction::Forward
+                },
             };
-            engine.select_logs(log, &params).map_err(query_error)
+            let mut entries = engine.select_logs(log, &params).map_err(query_error)?;
+            if history {
+                entries.reverse();
+            }
+            Ok(entries)
         })
         .await
         .map_err(|e| LokiError::bad_request(format!("tail task failed: {e}")))??;
-        let entries: Vec<LogEntry> = entries.into_iter().skip(skip).collect();
+        let entries: Vec<LogEntry> = entries.into_iter().skip(if history { 0 } else { skip }).collect();
         if let Some(last) = entries.last() {
             let at_last = entries.iter().filter(|e| e.ts_ns == last.ts_ns).count();
             if last.ts_ns == self.next_ts {
@@ -150,6 +163,15 @@ impl Session {
                 self.next_ts = last.ts_ns;
                 self.sent_at_ts = at_last;
             }
+        } else if history {
+            // Nothing yet: follow from now on.
+            self.next_ts = end;
+            self.sent_at_ts = 0;
+        }
+        if self.sent_at_ts >= self.state.query.engine.max_entries {
+            // More lines share one nanosecond than a query may return: move past it.
+            self.next_ts = self.next_ts.saturating_add(1);
+            self.sent_at_ts = 0;
         }
         Ok(entries)
     }

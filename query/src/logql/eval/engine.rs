@@ -162,7 +162,8 @@ impl<'a> Engine<'a> {
                     ));
                 }
                 let steps = Steps::new(params.start_ns, params.end_ns, params.step_ns);
-                if steps.count > self.options.max_points {
+                // Loki's rule: (end - start) / step may be at most the limit (one more point).
+                if steps.count.saturating_sub(1) > self.options.max_points {
                     return Err(Error::Execution(format!(
                         "exceeded maximum resolution of {} points per timeseries. Try decreasing the query resolution (?step=XX)",
                         self.options.max_points
@@ -211,10 +212,19 @@ impl<'a> Engine<'a> {
         match self.eval_metric(metric, &steps, &deadline)? {
             Evaluated::Scalar(value) => Ok(QueryValue::Scalar { ts_ns, value }),
             Evaluated::Matrix(m) => {
-                let samples: Vec<(Labels, f64)> = m
+                let mut samples: Vec<(Labels, f64)> = m
                     .into_iter()
                     .filter_map(|s| s.values.first().copied().flatten().map(|v| (s.labels, v)))
                     .collect();
+                // Label order, unless the query itself orders by value.
+                let sorted_by_value = matches!(
+                    metric,
+                    crate::logql::ast::MetricExpr::VectorAggregation(va)
+                        if matches!(va.op, crate::logql::ast::VectorOp::Sort | crate::logql::ast::VectorOp::SortDesc)
+                );
+                if !sorted_by_value {
+                    samples.sort_by(|a, b| a.0.cmp(&b.0));
+                }
                 self.check_series(samples.len())?;
                 Ok(QueryValue::Vector { ts_ns, samples })
             }

@@ -5,23 +5,24 @@
 //! parsers or conversions set `__error__` / `__error_details__`. Loki keeps the three categories
 //! apart because the `categorize-labels` response encoding reports them separately; so do we.
 //!
-//! Lookup order is Loki's: a label set by a stage wins over the stream label of the same name,
-//! stream labels win over structured metadata, and metadata over parsed labels (parsers rename a
-//! key that clashes with a stream label to `<key>_extracted`). An empty value means "no label".
+//! Lookup order is Loki's: a label set by a stage on a stream label's name wins over the stream
+//! label, stream labels win over everything else, and a parsed label replaces structured metadata
+//! of the same name. Metadata and parsed keys that clash with a stream label are renamed
+//! `<key>_extracted`. An empty value means "no label".
 
 use std::sync::Arc;
 
 use tsdb::Labels;
 
-/// Where a label came from.
+/// Where a label came from (in lookup precedence order).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Category {
     /// Set by a stage on a stream label's name (`label_format` of an indexed label).
     Stream,
-    /// Structured metadata of the entry.
-    Metadata,
     /// Extracted by a parser or set by `label_format`.
     Parsed,
+    /// Structured metadata of the entry.
+    Metadata,
 }
 
 /// The error label Loki adds when a stage fails.
@@ -44,12 +45,17 @@ pub struct LineLabels {
 
 impl LineLabels {
     /// Starts from a stream and the entry's structured metadata. Metadata whose name is a stream
-    /// label is shadowed by the stream label.
+    /// label is renamed `<name>_extracted`; of repeated names the first is kept.
     pub fn new(stream: Arc<Labels>, metadata: &[(String, String)]) -> LineLabels {
-        let mut added = Vec::with_capacity(metadata.len());
+        let mut added: Vec<(String, String, Category)> = Vec::with_capacity(metadata.len());
         for (name, value) in metadata {
-            if stream.get(name).is_none() && !added.iter().any(|(n, _, _): &(String, String, Category)| n == name) {
-                added.push((name.clone(), value.clone(), Category::Metadata));
+            let name = if stream.get(name).is_some() {
+                format!("{name}_extracted")
+            } else {
+                name.clone()
+            };
+            if !added.iter().any(|(n, _, _)| *n == name) {
+                added.push((name, value.clone(), Category::Metadata));
             }
         }
         LineLabels {
@@ -95,6 +101,10 @@ impl LineLabels {
         } else {
             category
         };
+        if category == Category::Parsed {
+            // A parsed label replaces structured metadata of the same name.
+            self.added.retain(|(n, _, c)| !(n == name && *c == Category::Metadata));
+        }
         if let Some(slot) = self.added.iter_mut().find(|(n, _, c)| n == name && *c == category) {
             value.clone_into(&mut slot.1);
             return;
@@ -208,11 +218,7 @@ impl LineLabels {
             match c {
                 Category::Stream => stream.push((n, v)),
                 Category::Metadata => metadata.push((n.clone(), v.clone())),
-                Category::Parsed => {
-                    if !metadata.iter().any(|(m, _)| m == n) {
-                        parsed.push((n.clone(), v.clone()))
-                    }
-                }
+                Category::Parsed => parsed.push((n.clone(), v.clone())),
             }
         }
         stream.sort_unstable();
@@ -250,6 +256,7 @@ mod tests {
         ];
         let mut l = LineLabels::new(stream(), &meta);
         assert_eq!(l.get("level"), Some("info"));
+        assert_eq!(l.get("level_extracted"), Some("debug"));
         assert_eq!(l.get("trace"), Some("t1"));
         l.set_parsed("app", "api");
         l.set_parsed("status", "200");
@@ -257,11 +264,17 @@ mod tests {
         assert_eq!(l.get("app_extracted"), Some("api"));
         assert_eq!(
             l.to_labels().to_string(),
-            r#"{app="web", app_extracted="api", level="info", status="200", trace="t1"}"#
+            r#"{app="web", app_extracted="api", level="info", level_extracted="debug", status="200", trace="t1"}"#
         );
         let (s, m, p) = l.categorized();
         assert_eq!(s.to_string(), r#"{app="web", level="info"}"#);
-        assert_eq!(m, vec![("trace".to_string(), "t1".to_string())]);
+        assert_eq!(
+            m,
+            vec![
+                ("level_extracted".to_string(), "debug".to_string()),
+                ("trace".to_string(), "t1".to_string())
+            ]
+        );
         assert_eq!(
             p,
             vec![
@@ -269,6 +282,17 @@ mod tests {
                 ("status".to_string(), "200".to_string())
             ]
         );
+    }
+
+    #[test]
+    fn parsed_labels_replace_metadata() {
+        let meta = vec![("trace_id".to_string(), "m".to_string())];
+        let mut l = LineLabels::new(stream(), &meta);
+        l.set_parsed("trace_id", "p");
+        assert_eq!(l.get("trace_id"), Some("p"));
+        let (_, m, p) = l.categorized();
+        assert!(m.is_empty());
+        assert_eq!(p, vec![("trace_id".to_string(), "p".to_string())]);
     }
 
     #[test]

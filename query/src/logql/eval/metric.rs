@@ -214,11 +214,15 @@ fn select_k(va: &VectorAggregation, input: Vec<StepSeries>, count: usize) -> Vec
                 .iter()
                 .filter_map(|&m| input[m].values.get(step).copied().flatten().map(|v| (m, v)))
                 .collect();
-            present.sort_by(|a, b| {
-                let o =
-                    a.1.partial_cmp(&b.1)
-                        .unwrap_or_else(|| a.1.is_nan().cmp(&b.1.is_nan()).reverse());
-                if top { o.reverse() } else { o }
+            // NaN ranks last for both topk and bottomk, as in Prometheus.
+            present.sort_by(|a, b| match (a.1.is_nan(), b.1.is_nan()) {
+                (true, true) => std::cmp::Ordering::Equal,
+                (true, false) => std::cmp::Ordering::Greater,
+                (false, true) => std::cmp::Ordering::Less,
+                (false, false) => {
+                    let o = a.1.total_cmp(&b.1);
+                    if top { o.reverse() } else { o }
+                }
             });
             for (m, _) in present.into_iter().take(k) {
                 keep[m][step] = true;

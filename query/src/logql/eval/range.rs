@@ -66,6 +66,13 @@ impl Windows<'_> {
         }
     }
 
+    /// True when a sample at (shifted) time `ts` falls in the window of a step still to come
+    /// (after [`Windows::advance_to`]`(ts)`): with a step longer than the range, lines between
+    /// windows count nowhere and are skipped before the pipeline runs, as Loki does.
+    fn in_window(&self, ts: i64) -> bool {
+        self.next < self.steps.count && ts > self.steps.at(self.next).saturating_sub(self.agg.range)
+    }
+
     /// Adds a sample of `series` at (shifted) time `ts`, after [`Windows::advance_to`]`(ts)`.
     fn add(&mut self, ts: i64, series: Labels, value: f64) -> Result<(), Error> {
         let i = match self.index.get(&series) {
@@ -188,6 +195,9 @@ impl Engine<'_> {
                 for line in batch {
                     let ts = line.ts_ns.saturating_add(offset);
                     windows.advance_to(ts);
+                    if !windows.in_window(ts) {
+                        continue;
+                    }
                     let mut labels = LineLabels::new(line.labels, &line.metadata);
                     let mut text = line.line;
                     if !pipeline.process(line.ts_ns, &mut text, &mut labels) {
@@ -204,11 +214,12 @@ impl Engine<'_> {
                         1.0
                     };
                     let mut series = labels.to_labels();
-                    if let Some(g) = &ra.grouping {
-                        series = group(&series, g);
-                    }
+                    // Checked before grouping: a `by` clause must not hide the error.
                     if series.get(ERROR_LABEL).is_some() {
                         return Err(pipeline_error(&series));
+                    }
+                    if let Some(g) = &ra.grouping {
+                        series = group(&series, g);
                     }
                     windows.add(ts, series, value)?;
                 }
@@ -307,7 +318,9 @@ impl Engine<'_> {
         samples.sort_by_key(|s| s.0);
         for (ts, i, value) in samples {
             windows.advance_to(ts);
-            windows.add(ts, series[i].clone(), value)?;
+            if windows.in_window(ts) {
+                windows.add(ts, series[i].clone(), value)?;
+            }
         }
         Ok(true)
     }
@@ -338,7 +351,7 @@ fn emit(bufs: &mut [Buf], i: usize, steps: &Steps, agg: &Aggregator) {
 }
 
 impl Aggregator {
-    fn apply(&self, buf: &Buf, t: i64) -> Option<f64> {
+    fn apply(&self, buf: &Buf, _t: i64) -> Option<f64> {
         let secs = self.range as f64 / 1e9;
         let w = &buf.window;
         let exact_sum = || w.iter().map(|(_, v)| v).sum::<f64>();
@@ -363,14 +376,43 @@ impl Aggregator {
             RangeOp::StdvarOverTime => range_fns::stdvar_over_time(&samples())?,
             RangeOp::StddevOverTime => range_fns::stddev_over_time(&samples())?,
             RangeOp::QuantileOverTime => range_fns::quantile_over_time(self.param, &samples())?,
-            RangeOp::RateCounter => {
-                let ms: Vec<(i64, f64)> = w.iter().map(|&(ts, v)| (ts.div_euclid(1_000_000), v)).collect();
-                let end = t.div_euclid(1_000_000);
-                let range_ms = (self.range / 1_000_000).max(1);
-                range_fns::extrapolated_rate(&ms, end - range_ms, end, range_ms, true, true)?
-            }
+            RangeOp::RateCounter => counter_rate(w, self.range),
         })
     }
+}
+
+/// `rate_counter` as Loki computes it: 0 with fewer than two samples; the increase (counter
+/// resets added back) extrapolated Prometheus-2 style over a range taken as
+/// `(first sample - range, last sample]`, towards zero no further than the counter allows, per
+/// second of the range.
+fn counter_rate(w: &VecDeque<(i64, f64)>, range_ns: i64) -> f64 {
+    let (Some(&(first_t, first_v)), Some(&(last_t, last_v))) = (w.front(), w.back()) else {
+        return 0.0;
+    };
+    if w.len() < 2 {
+        return 0.0;
+    }
+    let mut result = last_v - first_v;
+    let mut prev = first_v;
+    for &(_, v) in w.iter().skip(1) {
+        if v < prev {
+            result += prev;
+        }
+        prev = v;
+    }
+    let range_s = range_ns as f64 / 1e9;
+    let sampled = (last_t - first_t) as f64 / 1e9;
+    let avg = sampled / (w.len() - 1) as f64;
+    let mut to_start = range_s;
+    let to_end = 0.0;
+    if result > 0.0 && first_v >= 0.0 {
+        to_start = to_start.min(sampled * (first_v / result));
+    }
+    let threshold = avg * 1.1;
+    let mut interval = sampled;
+    interval += if to_start < threshold { to_start } else { avg / 2.0 };
+    interval += if to_end < threshold { to_end } else { avg / 2.0 };
+    result * (interval / sampled) / range_s
 }
 
 /// `absent_over_time`: 1 at the steps where no series had a line, labelled with the selector's
