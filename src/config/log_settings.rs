@@ -135,6 +135,8 @@ pub struct LimitsConfig {
     pub query_timeout: Option<String>,
     /// Longest time range of a query (default `30d1h`; `0` disables).
     pub max_query_length: Option<String>,
+    /// Most log samples a metric query holds in its range windows at once (default 50,000,000).
+    pub max_query_samples: Option<usize>,
 }
 
 /// The push limits in force.
@@ -161,6 +163,9 @@ impl LimitsConfig {
         }
         if let Some(n) = self.max_query_series {
             limits.engine.max_series = n;
+        }
+        if let Some(n) = self.max_query_samples {
+            limits.engine.max_samples = n;
         }
         if let Some(v) = &self.query_timeout {
             limits.engine.timeout = duration(v, "limits_config.query_timeout")?;

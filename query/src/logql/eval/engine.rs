@@ -31,6 +31,8 @@ pub struct EngineOptions {
     pub max_points: usize,
     /// Wall-clock limit of a query.
     pub timeout: Duration,
+    /// Most samples a metric query holds in its range windows at once (`max_samples`).
+    pub max_samples: usize,
 }
 
 impl Default for EngineOptions {
@@ -40,6 +42,7 @@ impl Default for EngineOptions {
             max_series: 500,
             max_points: 11_000,
             timeout: Duration::from_secs(60),
+            max_samples: 50_000_000,
         }
     }
 }

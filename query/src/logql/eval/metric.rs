@@ -90,6 +90,12 @@ impl Engine<'_> {
             }]),
             MetricExpr::RangeAggregation(ra) => Evaluated::Matrix(self.eval_range(ra, steps, deadline)?),
             MetricExpr::VectorAggregation(va) => {
+                // `sum by (g)` over a linear range operation is pushed into the range operation,
+                // as Loki does: the windows then hold one series per group, not per stream.
+                if let Some(pushed) = push_down_sum(va) {
+                    let grouped = self.eval_range(&pushed, steps, deadline)?;
+                    return Ok(Evaluated::Matrix(aggregate(va, grouped, steps.count)?));
+                }
                 let inner = match self.eval_metric(&va.expr, steps, deadline)? {
                     Evaluated::Matrix(m) => m,
                     Evaluated::Scalar(_) => {
@@ -124,6 +130,25 @@ impl Engine<'_> {
             },
         })
     }
+}
+
+/// `sum [by|without (g)] (op(...))` with `op` linear in its samples and no grouping of its own:
+/// the range aggregation with the sum's grouping, whose series are then the sum's groups.
+fn push_down_sum(va: &VectorAggregation) -> Option<crate::logql::ast::RangeAggregation> {
+    use crate::logql::ast::RangeOp;
+    let MetricExpr::RangeAggregation(ra) = va.expr.as_ref() else {
+        return None;
+    };
+    let linear = matches!(
+        ra.op,
+        RangeOp::CountOverTime | RangeOp::Rate | RangeOp::BytesOverTime | RangeOp::BytesRate | RangeOp::SumOverTime
+    );
+    if va.op != VectorOp::Sum || !linear || ra.grouping.is_some() {
+        return None;
+    }
+    let mut pushed = ra.clone();
+    pushed.grouping = Some(va.grouping.clone().unwrap_or_default());
+    Some(pushed)
 }
 
 /// The values of the series of one group at one step.
@@ -358,6 +383,33 @@ fn replace_one(mut s: StepSeries, re: &Regex, dst: &str, replacement: &str, src:
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn sample_limit_bounds_range_windows() {
+        use crate::logql::eval::{EngineOptions, MemorySource, QueryValue};
+        let mut source = MemorySource::new();
+        let stream = std::sync::Arc::new(Labels::new([("app", "x")]).expect("labels"));
+        for i in 0..3 {
+            source.push(&stream, i * 1_000_000_000, "line", Vec::new());
+        }
+        let expr = crate::logql::parse(r#"count_over_time({app="x"}[1m])"#).expect("parses");
+        let tight = Engine::new(
+            &source,
+            EngineOptions {
+                max_samples: 2,
+                ..EngineOptions::default()
+            },
+        );
+        let error = tight
+            .query_instant(&expr, 10_000_000_000)
+            .expect_err("too many samples");
+        assert!(matches!(error, Error::TooManySamples(_)), "{error}");
+        let roomy = Engine::new(&source, EngineOptions::default());
+        let QueryValue::Vector { samples, .. } = roomy.query_instant(&expr, 10_000_000_000).expect("runs") else {
+            panic!("not a vector")
+        };
+        assert_eq!(samples, vec![(Labels::new([("app", "x")]).expect("labels"), 3.0)]);
+    }
 
     #[test]
     fn steps_cover_both_ends() {

@@ -55,13 +55,16 @@ struct Windows<'s> {
     index: HashMap<Labels, usize>,
     next: usize,
     max_series: usize,
+    /// Samples held in all windows, and the most allowed.
+    buffered: usize,
+    max_samples: usize,
 }
 
 impl Windows<'_> {
     /// Emits every step before `ts` (their windows are complete).
     fn advance_to(&mut self, ts: i64) {
         while self.next < self.steps.count && self.steps.at(self.next) < ts {
-            emit(&mut self.bufs, self.next, self.steps, &self.agg);
+            self.buffered -= emit(&mut self.bufs, self.next, self.steps, &self.agg);
             self.next += 1;
         }
     }
@@ -93,6 +96,10 @@ impl Windows<'_> {
                 self.bufs.len() - 1
             }
         };
+        if self.buffered >= self.max_samples {
+            return Err(Error::TooManySamples("range aggregation".into()));
+        }
+        self.buffered += 1;
         self.bufs[i].window.push_back((ts, value));
         Ok(())
     }
@@ -178,6 +185,8 @@ impl Engine<'_> {
             index: HashMap::new(),
             next: 0,
             max_series: self.options.max_series.saturating_mul(10).max(10_000),
+            buffered: 0,
+            max_samples: self.options.max_samples,
         };
         let bytes = matches!(ra.op, RangeOp::BytesOverTime | RangeOp::BytesRate);
         let counted = match counting_words(ra) {
@@ -284,6 +293,9 @@ impl Engine<'_> {
                 break;
             }
             deadline.check()?;
+            if samples.len() >= self.options.max_samples {
+                return Err(Error::TooManySamples("range aggregation".into()));
+            }
             for m in batch {
                 let i = series_of(&m.labels, &m.metadata, &mut series);
                 let value = if bytes { m.len as f64 } else { 1.0 };
@@ -332,12 +344,15 @@ struct Aggregator {
     range: i64,
 }
 
-fn emit(bufs: &mut [Buf], i: usize, steps: &Steps, agg: &Aggregator) {
+/// Computes step `i` of every series; returns how many samples left the windows.
+fn emit(bufs: &mut [Buf], i: usize, steps: &Steps, agg: &Aggregator) -> usize {
     let t = steps.at(i);
     let floor = t.saturating_sub(agg.range);
+    let mut evicted = 0;
     for buf in bufs.iter_mut() {
         while buf.window.front().is_some_and(|&(ts, _)| ts <= floor) {
             buf.window.pop_front();
+            evicted += 1;
         }
         if buf.window.is_empty() {
             continue;
@@ -348,6 +363,7 @@ fn emit(bufs: &mut [Buf], i: usize, steps: &Steps, agg: &Aggregator) {
         }
         buf.values[i] = value;
     }
+    evicted
 }
 
 impl Aggregator {
