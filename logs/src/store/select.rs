@@ -208,17 +208,10 @@ impl Cursor {
     pub fn next_batch(&mut self, max: usize) -> Result<Vec<LogLine>> {
         let mut out = Vec::with_capacity(max.min(4096));
         while out.len() < max {
-            if let Some((ts, _, address)) = self.pending.pop_front() {
-                out.push(self.load(ts, address)?);
-                continue;
-            }
-            if self.current >= self.windows.len() {
+            let Some((ts, address)) = self.next_address()? else {
                 break;
-            }
-            if !self.fill()? {
-                self.current += 1;
-                self.span = i64::MAX;
-            }
+            };
+            out.push(self.load(ts, address)?);
         }
         Ok(out)
     }
@@ -227,27 +220,33 @@ impl Cursor {
     pub fn next_meta(&mut self, max: usize) -> Result<Vec<LineMeta>> {
         let mut out = Vec::with_capacity(max.min(4096));
         while out.len() < max {
-            if let Some((ts_ns, _, address)) = self.pending.pop_front() {
-                let labels = self.labels_of(address)?;
-                let len = self.len_of(address)?;
-                let metadata = self.metadata_of(address)?;
-                out.push(LineMeta {
-                    ts_ns,
-                    labels,
-                    len,
-                    metadata,
-                });
-                continue;
+            let Some((ts_ns, address)) = self.next_address()? else {
+                break;
+            };
+            out.push(LineMeta {
+                ts_ns,
+                labels: self.labels_of(address)?,
+                len: self.len_of(address)?,
+                metadata: self.metadata_of(address)?,
+            });
+        }
+        Ok(out)
+    }
+
+    /// The next matching document in order, filling slices as needed; `None` when exhausted.
+    fn next_address(&mut self) -> Result<Option<(i64, DocAddress)>> {
+        loop {
+            if let Some((ts, _, address)) = self.pending.pop_front() {
+                return Ok(Some((ts, address)));
             }
             if self.current >= self.windows.len() {
-                break;
+                return Ok(None);
             }
             if !self.fill()? {
                 self.current += 1;
                 self.span = i64::MAX;
             }
         }
-        Ok(out)
     }
 
     fn metadata_of(&mut self, address: DocAddress) -> Result<Arc<Metadata>> {

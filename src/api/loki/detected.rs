@@ -209,14 +209,7 @@ pub async fn detected_labels(State(state): State<Arc<LokiState>>, request: Reque
     let result = async {
         let (_, params) = read_params(request).await?;
         let (start, end) = lp::bounds(&params, logs::store::now_ns())?;
-        let matchers = match params.get("query") {
-            "" => Vec::new(),
-            text => match ::query::logql::parse(text) {
-                Ok(Expr::Log(l)) => l.matchers,
-                Ok(Expr::Metric(_)) => return Err(LokiError::bad_request("query must be a log selector")),
-                Err(e) => return Err(LokiError::bad_request(e.to_string())),
-            },
-        };
+        let matchers = super::query::selector(&params, "query")?;
         let stats = blocking(move || Ok(state.store.stream_stats(&matchers, start, end.saturating_add(1)))).await?;
         let mut values: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
         for s in &stats {

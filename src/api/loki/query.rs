@@ -170,8 +170,16 @@ async fn query_inner(state: Arc<LokiState>, request: Request) -> Result<Response
     Ok(json_response(query_body(&value, categorize, stats(&value, started))))
 }
 
+/// The matchers of the required `query` selector parameter.
+fn required_selector(params: &Params) -> Result<Vec<Matcher>, LokiError> {
+    match parse(params.get("query"))? {
+        Expr::Log(l) => Ok(l.matchers),
+        Expr::Metric(_) => Err(LokiError::bad_request("query must be a log selector")),
+    }
+}
+
 /// The matchers of an optional `query` selector parameter (empty when absent).
-fn selector(params: &Params, name: &str) -> Result<Vec<Matcher>, LokiError> {
+pub fn selector(params: &Params, name: &str) -> Result<Vec<Matcher>, LokiError> {
     match params.get(name) {
         "" => Ok(Vec::new()),
         text => match parse(text)? {
@@ -266,10 +274,7 @@ pub async fn index_stats(State(state): State<Arc<LokiState>>, request: Request) 
     let result = async {
         let (_, params) = read_params(request).await?;
         let (start, end) = lp::bounds(&params, logs::store::now_ns())?;
-        let matchers = match parse(params.get("query"))? {
-            Expr::Log(l) => l.matchers,
-            Expr::Metric(_) => return Err(LokiError::bad_request("query must be a log selector")),
-        };
+        let matchers = required_selector(&params)?;
         let stats = blocking(move || Ok(state.store.stream_stats(&matchers, start, end.saturating_add(1)))).await?;
         let entries: u64 = stats.iter().map(|s| s.entries).sum();
         let bytes: u64 = stats.iter().map(|s| s.bytes).sum();
@@ -319,10 +324,7 @@ pub async fn volume(State(state): State<Arc<LokiState>>, request: Request) -> Re
         let (_, params) = read_params(request).await?;
         let (start, end) = lp::bounds(&params, logs::store::now_ns())?;
         let limit = lp::limit(&params)?;
-        let matchers = match parse(params.get("query"))? {
-            Expr::Log(l) => l.matchers,
-            Expr::Metric(_) => return Err(LokiError::bad_request("query must be a log selector")),
-        };
+        let matchers = required_selector(&params)?;
         let by_series = params.get("aggregateBy") != "labels";
         let targets = volume_targets(&params, &matchers);
         let stats = blocking(move || Ok(state.store.stream_stats(&matchers, start, end.saturating_add(1)))).await?;
