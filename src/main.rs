@@ -5,6 +5,7 @@
 
 mod api;
 mod config;
+mod dashboards;
 mod import;
 mod metrics;
 mod reload;

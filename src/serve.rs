@@ -134,7 +134,11 @@ async fn serve(args: ServeArgs, options: tsdb::db::DbOptions) -> anyhow::Result<
         _ => None,
     };
     let shutdown_state = state.clone();
-    axum::serve(listener, api::router(state, query_state, loki_state))
+    let ui_state = Arc::new(api::ui::UiState {
+        dashboards: crate::dashboards::Dashboards::new(args.data_dir.join("dashboards")),
+        logs: log_store.clone(),
+    });
+    axum::serve(listener, api::router(state, query_state, loki_state, ui_state))
         .with_graceful_shutdown(async move {
             shutdown_signal().await;
             shutdown_state.ready.store(false, Ordering::Release);

@@ -4,6 +4,7 @@
 pub mod loki;
 pub mod query;
 mod targets;
+pub mod ui;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -78,8 +79,13 @@ impl IntoResponse for ApiError {
     }
 }
 
-/// Builds the router: Loupe's own routes and the Prometheus query API.
-pub fn router(state: Arc<AppState>, query: Arc<query::QueryState>, loki: Arc<loki::LokiState>) -> Router {
+/// Builds the router: Loupe's own routes, the Prometheus and Loki APIs and the dashboard.
+pub fn router(
+    state: Arc<AppState>,
+    query: Arc<query::QueryState>,
+    loki: Arc<loki::LokiState>,
+    ui: Arc<ui::UiState>,
+) -> Router {
     Router::new()
         .route("/-/healthy", get(healthy))
         .route("/-/ready", get(ready))
@@ -93,6 +99,7 @@ pub fn router(state: Arc<AppState>, query: Arc<query::QueryState>, loki: Arc<lok
         .with_state(state.clone())
         .merge(query::routes(query))
         .merge(loki::routes(loki))
+        .merge(ui::routes(ui))
         .layer(middleware::from_fn_with_state(state, observe))
         .layer(DefaultBodyLimit::disable())
 }
