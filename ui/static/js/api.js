@@ -27,6 +27,8 @@ export async function getJSON(path, init = {}) {
   try {
     response = await fetch(path, { headers: { Accept: 'application/json' }, ...init });
   } catch (e) {
+    // A cancelled request stays an AbortError, which callers ignore.
+    if (e.name === 'AbortError') throw e;
     throw new ApiError(`cannot reach the server: ${e.message}`, 0);
   }
   if (response.status === 204) return null;

@@ -35,7 +35,9 @@ export function logsSelectorFor(labels) {
 export function metricsSelectorFor(labels) {
   if (!labels || !(labels.container || labels.pod)) return null;
   const pairs = [];
-  for (const name of ['namespace', 'pod', 'container']) if (labels[name]) pairs.push(`${name}=${quote(labels[name])}`);
+  // Only the labels a scrape target usually shares with its logs: `namespace` is a log label from
+  // the pod path but often not a metric label, and a matcher on it would hide every series.
+  for (const name of ['pod', 'container']) if (labels[name]) pairs.push(`${name}=${quote(labels[name])}`);
   return `{${pairs.join(', ')}}`;
 }
 
