@@ -41,9 +41,15 @@ fn serves_the_embedded_files() {
     let (status, headers, body) = get(&format!("{}/", server.base));
     assert_eq!(status, 200);
     assert_eq!(headers["content-type"], "text/html; charset=utf-8");
-    assert!(body.contains("<script type=\"module\" src=\"/ui/js/app.js\"></script>"), "{body}");
+    assert!(
+        body.contains("<script type=\"module\" src=\"/ui/js/app.js\"></script>"),
+        "{body}"
+    );
     let csp = headers["content-security-policy"].to_str().expect("ascii");
-    assert!(csp.starts_with("default-src 'self';") && csp.contains("connect-src 'self'"), "{csp}");
+    assert!(
+        csp.starts_with("default-src 'self';") && csp.contains("connect-src 'self'"),
+        "{csp}"
+    );
     assert_eq!(headers["x-content-type-options"], "nosniff");
 
     let (status, headers, body) = get(&format!("{}/ui/js/chart.js", server.base));
@@ -91,7 +97,10 @@ fn dashboards_api() {
         "panels":[{"title":"Requests","query":"sum(rate(http_requests_total{service=~\"$svc\"}[5m]))","unit":""},
                   {"title":"Errors","query":"{service=~\"$svc\"} |= \"error\"","lang":"logql","kind":"logs"}]}"#;
     let (status, body) = put(&format!("{api}/shop"), doc);
-    assert_eq!((status, &body), (201, &serde_json::json!({"status": "success", "data": {"id": "shop"}})));
+    assert_eq!(
+        (status, &body),
+        (201, &serde_json::json!({"status": "success", "data": {"id": "shop"}}))
+    );
     let (status, body) = put(&format!("{api}/shop"), doc);
     assert_eq!(status, 200, "{body}");
     let (_, _, body) = get(&format!("{api}/shop"));
@@ -101,7 +110,10 @@ fn dashboards_api() {
     let errors = [
         ("Bad-Id", doc.to_string()),
         ("loupe-health", doc.to_string()),
-        ("x", r#"{"title":"t","panels":[{"title":"a","query":"up","unit":"furlongs"}]}"#.to_string()),
+        (
+            "x",
+            r#"{"title":"t","panels":[{"title":"a","query":"up","unit":"furlongs"}]}"#.to_string(),
+        ),
         ("x", r#"{"title":"t","panels":[],"colour":"red"}"#.to_string()),
         ("x", "{".to_string()),
     ];

@@ -79,8 +79,12 @@ const LINES: &[(i64, &str, &str)] = &[
 ];
 
 fn push_lines(base: &str, lines: &[(i64, String)]) {
+    push_stream(base, "web", lines);
+}
+
+fn push_stream(base: &str, container: &str, lines: &[(i64, String)]) {
     let values: Vec<Value> = lines.iter().map(|(ts, line)| json!([ts.to_string(), line])).collect();
-    let body = json!({"streams": [{"stream": {"container": "web", "namespace": "shop"}, "values": values}]});
+    let body = json!({"streams": [{"stream": {"container": container, "namespace": "shop"}, "values": values}]});
     let response = common::client()
         .post(format!("{base}/loki/api/v1/push"))
         .header("Content-Type", "application/json")
@@ -181,6 +185,11 @@ fn dashboard_in_chromium() {
         .map(|(ago, level, text)| (now - ago * 1_000_000_000, format!("level={level} msg=\"{text}\"")))
         .collect();
     push_lines(&base, &lines);
+    // A second container with more lines than one page, for loading older lines on scroll.
+    let batch: Vec<(i64, String)> = (0..250)
+        .map(|i| (now - 120_000_000_000 + i * 100_000_000, format!("batch line {i:03}")))
+        .collect();
+    push_stream(&base, "batch", &batch);
 
     // Wait for three scrapes so the graph has lines to draw.
     let deadline = Instant::now() + WAIT;
@@ -427,6 +436,41 @@ async fn run_pages(client: &Client, base: &str, shots: &Path) {
         .await
         .expect("click");
 
+    // Older lines load when the end of the list scrolls into view.
+    let url = format!(
+        "{base}/#/logs?q={}&from=now-10m&to=now",
+        urlencode("{container=\"batch\"}")
+    );
+    client.goto(&url).await.expect("open batch logs");
+    wait_js(
+        client,
+        "first page",
+        "return document.querySelectorAll('.log-line').length === 100",
+    )
+    .await;
+    // Pages overlap by the oldest line shown (de-duplicated), so the counts go 100, 199, 250.
+    for want in [199, 250] {
+        client
+            .execute("document.querySelector('.log-sentinel').scrollIntoView()", vec![])
+            .await
+            .expect("scroll");
+        wait_js(
+            client,
+            "next page",
+            &format!("return document.querySelectorAll('.log-line').length === {want}"),
+        )
+        .await;
+    }
+    wait_js(
+        client,
+        "end of range",
+        "return document.querySelector('.log-sentinel').textContent.includes('no older lines')",
+    )
+    .await;
+    let shown = texts(client, ".log-line .log-text").await;
+    let expected: Vec<String> = (0..250).rev().map(|i| format!("batch line {i:03}")).collect();
+    assert_eq!(shown, expected, "every line once, newest first");
+
     // 5. Built-in dashboards.
     client
         .goto(&format!(
@@ -477,6 +521,35 @@ async fn run_pages(client: &Client, base: &str, shots: &Path) {
         no_error_messages(client, tab).await;
         screenshot(client, shots, &format!("status-{tab}")).await;
     }
+
+    // The dark theme: the toggle switches it and the chart redraws in its colours.
+    client
+        .goto(&format!("{base}/#/metrics?q=http_requests_total&from=now-5m&to=now"))
+        .await
+        .expect("open metrics");
+    wait_js(
+        client,
+        "graph",
+        "const c = document.querySelector('.result-graph canvas.chart-canvas'); return c && c.dataset.series === '2'",
+    )
+    .await;
+    let before = client
+        .execute("return getComputedStyle(document.body).backgroundColor", vec![])
+        .await
+        .expect("colour");
+    client
+        .find(Locator::Css("button.theme-toggle"))
+        .await
+        .expect("toggle")
+        .click()
+        .await
+        .expect("click");
+    let after = client
+        .execute("return getComputedStyle(document.body).backgroundColor", vec![])
+        .await
+        .expect("colour");
+    assert_ne!(before, after, "the theme toggle changes the page colours");
+    screenshot(client, shots, "metrics-theme-toggled").await;
 
     // 7. Every request the page made went to this server.
     let urls: Vec<String> = serde_json::from_value(
