@@ -4,11 +4,13 @@
 //! directory. See README.md for the configuration reference.
 
 mod api;
+mod check;
 mod config;
 mod dashboards;
 mod import;
 mod metrics;
 mod reload;
+mod rules;
 mod serve;
 
 use std::path::PathBuf;
@@ -50,6 +52,24 @@ enum Command {
         /// The file to import.
         file: PathBuf,
     },
+    /// Validates files without running a server.
+    Check {
+        #[command(subcommand)]
+        what: CheckCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum CheckCommand {
+    /// Checks rule files (Prometheus's format; `lang: logql` groups too), like `promtool check rules`.
+    Rules {
+        /// Treat lint warnings (duplicate rules) as errors.
+        #[arg(long)]
+        lint_fatal: bool,
+        /// The rule files.
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+    },
 }
 
 fn main() -> std::process::ExitCode {
@@ -70,6 +90,16 @@ fn main() -> std::process::ExitCode {
             openmetrics,
             file,
         } => import_file(&data_dir, config.as_deref(), openmetrics, &file),
+        Command::Check {
+            what: CheckCommand::Rules { lint_fatal, files },
+        } => {
+            let ok = check::check_rules(&files, lint_fatal, &mut std::io::stdout());
+            return if ok {
+                std::process::ExitCode::SUCCESS
+            } else {
+                std::process::ExitCode::FAILURE
+            };
+        }
     };
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,

@@ -196,8 +196,8 @@ impl Collector for LogsCollector {
 }
 
 impl Metrics {
-    /// Builds the registry around `db` and the log store behind `loki`.
-    pub fn new(db: Arc<Db>, loki: Arc<crate::api::loki::LokiState>) -> Self {
+    /// Builds the registry around `db`, the log store behind `loki` and the rule manager.
+    pub fn new(db: Arc<Db>, loki: Arc<crate::api::loki::LokiState>, rules: Arc<crate::rules::RuleManager>) -> Self {
         let mut registry = Registry::default();
         let requests = Family::<HandlerLabels, Counter>::default();
         registry.register("loupe_http_requests", "HTTP requests served", requests.clone());
@@ -211,6 +211,7 @@ impl Metrics {
         );
         registry.register_collector(Box::new(TsdbCollector { db }));
         registry.register_collector(Box::new(LogsCollector { loki }));
+        registry.register_collector(Box::new(crate::rules::metrics::RulesCollector { rules }));
         let build = Family::<Vec<(String, String)>, prometheus_client::metrics::gauge::Gauge>::default();
         build
             .get_or_create(&vec![("version".to_string(), env!("CARGO_PKG_VERSION").to_string())])

@@ -6,6 +6,7 @@ use std::sync::Arc;
 use scraper::ScrapeManager;
 
 use crate::config::{self, Config};
+use crate::rules::RuleManager;
 
 /// Re-reads and applies the configuration; one reload at a time.
 pub struct Reloader {
@@ -17,18 +18,35 @@ pub struct Reloader {
     current: tokio::sync::Mutex<Config>,
     /// The YAML text of the configuration in force (for `/api/v1/status/config`).
     text: std::sync::Mutex<String>,
+    /// The rule manager, once the stores are open.
+    rules: std::sync::OnceLock<Arc<RuleManager>>,
+    /// The URL alerts link back to.
+    external_url: String,
 }
 
 impl Reloader {
     /// A reloader for the given file (or the embedded default) and the configuration in force.
-    pub fn new(path: Option<PathBuf>, address: String, manager: Arc<ScrapeManager>, current: Config) -> Self {
+    pub fn new(
+        path: Option<PathBuf>,
+        address: String,
+        manager: Arc<ScrapeManager>,
+        current: Config,
+        external_url: String,
+    ) -> Self {
         Reloader {
             path,
             address,
             manager,
             current: tokio::sync::Mutex::new(current),
             text: std::sync::Mutex::new(String::new()),
+            rules: std::sync::OnceLock::new(),
+            external_url,
         }
+    }
+
+    /// Hands over the rule manager: from now on `apply` also loads rule files and alerting targets.
+    pub fn set_rules(&self, rules: Arc<RuleManager>) {
+        let _ = self.rules.set(rules);
     }
 
     /// Reads the configuration (the file, or the embedded default) and its text.
@@ -41,11 +59,37 @@ impl Reloader {
         self.text.lock().map(|t| t.clone()).unwrap_or_default()
     }
 
-    /// Applies the scrape jobs of `config` and keeps it (and `text`) as the configuration in force.
+    /// Applies the scrape jobs, rule files and alerting targets of `config` and keeps it (and
+    /// `text`) as the configuration in force. Everything is validated before anything changes.
     pub async fn apply(&self, config: Config, text: String) -> anyhow::Result<()> {
         let mut current = self.current.lock().await;
         let jobs = config.jobs()?;
+        let rules = match self.rules.get() {
+            Some(manager) => {
+                let files = config::rule_file_paths(&config.rule_files, self.path.as_deref())?;
+                let defaults = config::rule_defaults(&config.global)?;
+                let groups = tokio::task::spawn_blocking(move || crate::rules::file::load_files(&files, defaults))
+                    .await?
+                    .map_err(|failures| {
+                        let lines: Vec<String> = failures.iter().flat_map(|f| f.errors.iter().cloned()).collect();
+                        anyhow::anyhow!("invalid rule files: {}", lines.join("; "))
+                    })?;
+                let notifier = config.alerting.notifier(&self.external_url)?;
+                Some((manager.clone(), groups, notifier))
+            }
+            None => None,
+        };
         self.manager.apply(jobs).await?;
+        if let Some((manager, groups, notifier)) = rules {
+            let external: Vec<(String, String)> = config
+                .global
+                .external_labels
+                .iter()
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect();
+            manager.notifier().apply(notifier);
+            manager.apply(groups, external, self.external_url.clone());
+        }
         if format!("{:?}", current.storage) != format!("{:?}", config.storage) {
             tracing::warn!("storage settings changed: they take effect at the next restart");
         }

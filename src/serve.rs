@@ -33,6 +33,24 @@ pub struct ServeArgs {
     /// Largest accepted request body (after decompression).
     #[arg(long, default_value = "64MiB", value_parser = parse_bytes_arg)]
     max_body_size: u64,
+    /// The URL under which Loupe is reached (links in alerts); default `http://<listen address>`.
+    #[arg(long)]
+    external_url: Option<String>,
+    /// How often a firing alert is re-sent to Alertmanager.
+    #[arg(long = "rules.alert.resend-delay", default_value = "1m", value_parser = parse_duration_arg)]
+    resend_delay: Duration,
+    /// Minimum time between a restart and a restored alert firing (alerts whose `for` is shorter are not restored).
+    #[arg(long = "rules.alert.for-grace-period", default_value = "10m", value_parser = parse_duration_arg)]
+    for_grace_period: Duration,
+    /// How long Loupe may have been down for an alert's `for` state to be restored.
+    #[arg(long = "rules.alert.for-outage-tolerance", default_value = "1h", value_parser = parse_duration_arg)]
+    outage_tolerance: Duration,
+}
+
+/// The HTTP client alerts are sent with (system roots, Loupe's user agent).
+fn notifier_client() -> anyhow::Result<reqwest::Client> {
+    scraper::client::build_client(&scraper::client::HttpSettings::default())
+        .map_err(|e| anyhow::anyhow!("building the alert notifier's HTTP client: {e}"))
 }
 
 fn parse_duration_arg(text: &str) -> Result<Duration, String> {
@@ -74,11 +92,18 @@ async fn serve(args: ServeArgs, options: tsdb::db::DbOptions) -> anyhow::Result<
     let db = Arc::new(db);
     let logs_dir = args.data_dir.join("logs");
     let scrape = scraper::ScrapeManager::new(db.clone());
+    let external_url = args
+        .external_url
+        .clone()
+        .unwrap_or_else(|| format!("http://{local}"))
+        .trim_end_matches('/')
+        .to_string();
     let reloader = Arc::new(Reloader::new(
         config_path,
         local.to_string(),
         scrape.clone(),
         Config::default(),
+        external_url.clone(),
     ));
     let (initial, text) = reloader.read()?;
     let log_options = initial.storage.logs.options()?;
@@ -90,6 +115,22 @@ async fn serve(args: ServeArgs, options: tsdb::db::DbOptions) -> anyhow::Result<
         .with_context(|| format!("opening the log store in {}", args.data_dir.join("logs").display()))?;
     let log_store = Arc::new(log_store);
     let log_threads = LogThreads::start(log_store.clone(), collector_config)?;
+    let notifier = crate::rules::notify::Notifier::new(initial.alerting.notifier(&external_url)?, notifier_client()?);
+    let rules = crate::rules::RuleManager::new(crate::rules::group::EvalContext {
+        db: db.clone(),
+        logs: log_store.clone(),
+        promql: query::promql::eval::Engine::new(Default::default()),
+        logql: query_limits.engine.clone(),
+        notifier: notifier.clone(),
+        external_labels: Vec::new(),
+        external_url: external_url.clone(),
+        resend_delay: args.resend_delay,
+        for_grace_period: args.for_grace_period,
+        outage_tolerance: args.outage_tolerance,
+    });
+    reloader.set_rules(rules.clone());
+    let (stop_notifier, notifier_stop) = tokio::sync::watch::channel(false);
+    let notifier_task = tokio::spawn(notifier.clone().run(notifier_stop));
     reloader
         .apply(initial, text)
         .await
@@ -120,7 +161,7 @@ async fn serve(args: ServeArgs, options: tsdb::db::DbOptions) -> anyhow::Result<
     ));
     let state = Arc::new(AppState {
         db: db.clone(),
-        metrics: Metrics::new(db.clone(), loki_state.clone()),
+        metrics: Metrics::new(db.clone(), loki_state.clone(), rules.clone()),
         ready: AtomicBool::new(true),
         max_body_bytes: usize::try_from(args.max_body_size).unwrap_or(usize::MAX),
         scrape: scrape.clone(),
@@ -138,15 +179,21 @@ async fn serve(args: ServeArgs, options: tsdb::db::DbOptions) -> anyhow::Result<
         dashboards: crate::dashboards::Dashboards::new(args.data_dir.join("dashboards")),
         logs: log_store.clone(),
     });
-    axum::serve(listener, api::router(state, query_state, loki_state, ui_state))
-        .with_graceful_shutdown(async move {
-            shutdown_signal().await;
-            shutdown_state.ready.store(false, Ordering::Release);
-            tracing::info!("shutting down");
-        })
-        .await
-        .context("http server")?;
+    axum::serve(
+        listener,
+        api::router(state, query_state, loki_state, ui_state, rules.clone()),
+    )
+    .with_graceful_shutdown(async move {
+        shutdown_signal().await;
+        shutdown_state.ready.store(false, Ordering::Release);
+        tracing::info!("shutting down");
+    })
+    .await
+    .context("http server")?;
     hangups.abort();
+    rules.stop();
+    let _ = stop_notifier.send(true);
+    let _ = notifier_task.await;
     scrape.stop().await;
     stop.send_replace(true);
     let _ = maintenance.await;

@@ -3,7 +3,8 @@
 
 pub mod loki;
 pub mod query;
-mod targets;
+pub mod rules;
+pub mod targets;
 pub mod ui;
 
 use std::sync::Arc;
@@ -85,6 +86,7 @@ pub fn router(
     query: Arc<query::QueryState>,
     loki: Arc<loki::LokiState>,
     ui: Arc<ui::UiState>,
+    rules: Arc<crate::rules::RuleManager>,
 ) -> Router {
     Router::new()
         .route("/-/healthy", get(healthy))
@@ -100,6 +102,7 @@ pub fn router(
         .merge(query::routes(query))
         .merge(loki::routes(loki))
         .merge(ui::routes(ui))
+        .merge(rules::routes(rules))
         .layer(middleware::from_fn_with_state(state, observe))
         .layer(DefaultBodyLimit::disable())
 }

@@ -1,6 +1,7 @@
 //! Loupe's configuration: the YAML file (Prometheus's `global` and `scrape_configs` sections plus
 //! Loupe's `storage`), and the embedded default used without a file.
 
+mod alerting;
 mod log_settings;
 mod scrape;
 mod units;
@@ -13,6 +14,7 @@ use serde::Deserialize;
 use tsdb::db::DbOptions;
 use tsdb::wal::{SyncPolicy, WalOptions};
 
+pub use alerting::{AlertingConfig, rule_defaults, rule_file_paths};
 pub use log_settings::{LimitsConfig, LogSourcesConfig, LogsStorageConfig, PushLimitsConfig};
 pub use scrape::{GlobalConfig, ScrapeConfig, UnsupportedKey};
 pub use units::{duration_ms, parse_bytes, parse_duration};
@@ -36,10 +38,12 @@ pub struct Config {
     /// Limits of the Loki push API, with Loki's key names.
     #[serde(default)]
     pub limits_config: LimitsConfig,
+    /// Rule files (globs, relative to the config file's directory).
     #[serde(default)]
-    rule_files: Option<serde_saphyr::Spanned<serde::de::IgnoredAny>>,
+    pub rule_files: Vec<String>,
+    /// Where alerts are sent.
     #[serde(default)]
-    alerting: Option<serde_saphyr::Spanned<serde::de::IgnoredAny>>,
+    pub alerting: AlertingConfig,
     #[serde(default)]
     remote_write: Option<serde_saphyr::Spanned<serde::de::IgnoredAny>>,
     #[serde(default)]
@@ -115,9 +119,7 @@ impl Config {
             return Ok(Config::default());
         }
         let config: Config = serde_saphyr::from_str(text).map_err(|e| anyhow::anyhow!("{e}"))?;
-        let top: [(&Option<serde_saphyr::Spanned<serde::de::IgnoredAny>>, &str); 8] = [
-            (&config.rule_files, "rule_files"),
-            (&config.alerting, "alerting"),
+        let top: [(&Option<serde_saphyr::Spanned<serde::de::IgnoredAny>>, &str); 6] = [
             (&config.remote_write, "remote_write"),
             (&config.remote_read, "remote_read"),
             (&config.scrape_config_files, "scrape_config_files"),
@@ -141,6 +143,8 @@ impl Config {
         config.limits_config.push_limits()?;
         config.limits_config.query_limits()?;
         config.log_sources.collector()?;
+        config.alerting.notifier("")?;
+        alerting::rule_defaults(&config.global)?;
         Ok(config)
     }
 

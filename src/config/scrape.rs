@@ -22,7 +22,7 @@ use scraper::{JobConfig, ScrapeSettings, TargetGroup};
 use super::units::{duration, parse_bytes};
 
 /// A key Loupe knows but does not implement: kept with its position to name it in the error.
-type Unsupported = Option<Spanned<IgnoredAny>>;
+pub(super) type Unsupported = Option<Spanned<IgnoredAny>>;
 
 /// `global:` settings.
 #[derive(Debug, Default, Clone, Deserialize)]
@@ -36,10 +36,9 @@ pub struct GlobalConfig {
     pub scrape_protocols: Option<Vec<String>>,
     /// How often rules are evaluated (kept for the rules engine).
     pub evaluation_interval: Option<String>,
-    /// Labels describing this server to external systems (shown by the config API; not added to
-    /// stored series, as in Prometheus).
+    /// Labels describing this server to external systems (added to alerts; not to stored
+    /// series, as in Prometheus).
     #[serde(default)]
-    #[allow(dead_code)]
     pub external_labels: BTreeMap<String, String>,
     /// Default `body_size_limit`.
     pub body_size_limit: Option<String>,
@@ -59,8 +58,8 @@ pub struct GlobalConfig {
     query_log_file: Unsupported,
     #[serde(default)]
     scrape_failure_log_file: Unsupported,
-    #[serde(default)]
-    rule_query_offset: Unsupported,
+    /// Default `query_offset` of rule groups.
+    pub rule_query_offset: Option<String>,
     #[serde(default)]
     metric_name_validation_scheme: Unsupported,
 }
@@ -362,7 +361,7 @@ impl std::fmt::Display for UnsupportedKey {
 
 impl std::error::Error for UnsupportedKey {}
 
-fn reject(key: &Unsupported, name: &str, hint: &str) -> anyhow::Result<()> {
+pub(super) fn reject(key: &Unsupported, name: &str, hint: &str) -> anyhow::Result<()> {
     if let Some(spanned) = key {
         return Err(UnsupportedKey {
             path: name.to_string(),
@@ -380,7 +379,6 @@ impl GlobalConfig {
     fn check_unsupported(&self) -> anyhow::Result<()> {
         reject(&self.query_log_file, "global.query_log_file", "")?;
         reject(&self.scrape_failure_log_file, "global.scrape_failure_log_file", "")?;
-        reject(&self.rule_query_offset, "global.rule_query_offset", "")?;
         reject(
             &self.metric_name_validation_scheme,
             "global.metric_name_validation_scheme",

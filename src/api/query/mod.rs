@@ -54,8 +54,6 @@ pub fn routes(state: Arc<QueryState>) -> Router {
         .route("/api/v1/status/flags", get(status::flags))
         .route("/api/v1/status/runtimeinfo", get(status::runtimeinfo))
         .route("/api/v1/status/tsdb", get(status::tsdb))
-        .route("/api/v1/rules", get(status::rules))
-        .route("/api/v1/alerts", get(status::alerts))
         .route(
             "/api/v1/admin/tsdb/delete_series",
             post(status::delete_series).put(status::delete_series),

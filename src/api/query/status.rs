@@ -1,5 +1,5 @@
 //! Status and stub endpoints: `/api/v1/status/{buildinfo,config,flags,runtimeinfo,tsdb}`,
-//! `/api/v1/rules`, `/api/v1/alerts` and `/api/v1/admin/tsdb/delete_series`.
+//! and `/api/v1/admin/tsdb/delete_series`.
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
@@ -220,16 +220,6 @@ pub fn head_status(db: &Db, limit: usize) -> Result<Json, ApiError> {
         ("memoryInBytesByLabelName", top(owned(bytes_by_name))),
         ("seriesCountByLabelValuePair", top(by_pair)),
     ]))
-}
-
-/// `GET /api/v1/rules`: Loupe has no rules yet.
-pub async fn rules() -> Response {
-    success(r#"{"groups":[]}"#, &[], &[])
-}
-
-/// `GET /api/v1/alerts`: Loupe has no alerting rules yet.
-pub async fn alerts() -> Response {
-    success(r#"{"alerts":[]}"#, &[], &[])
 }
 
 /// `POST|PUT /api/v1/admin/tsdb/delete_series`: the TSDB cannot delete series yet.

@@ -364,14 +364,6 @@ fn other_endpoints() {
     );
     assert!(body.ends_with(r#","storageRetention":"15d"}}"#), "{body}");
     assert_eq!(
-        s.get("/api/v1/rules"),
-        ok(r#"{"status":"success","data":{"groups":[]}}"#)
-    );
-    assert_eq!(
-        s.get("/api/v1/alerts"),
-        ok(r#"{"status":"success","data":{"alerts":[]}}"#)
-    );
-    assert_eq!(
         s.post("/api/v1/admin/tsdb/delete_series", "match[]=up"),
         (
             500,

@@ -1,9 +1,10 @@
-//! Executes a parsed template against one entry: walks the tree, evaluates pipelines (the piped value
-//! is the last argument of the next command), keeps variables in scoped frames, and bounds the output.
+//! Executes a parsed template against one entry or alert: walks the tree, evaluates pipelines (the piped
+//! value is the last argument of the next command), keeps variables in scoped frames, and bounds the
+//! output and the number of executed nodes (`range` loops).
 
 use super::funcs::{self, Env, Func, RegexCache};
 use super::parse::{Arg, Cmd, Node, Pipe};
-use super::value::Value;
+use super::value::{ALERT_TYPE, Value, map_get};
 use super::{MAX_OUTPUT, TemplateContext};
 
 /// Execution state for one render.
@@ -13,7 +14,13 @@ pub(super) struct Exec<'a> {
     out: &'a mut String,
     start: usize,
     vars: Vec<(String, Value)>,
+    external_url: &'a str,
+    steps: usize,
+    line: usize,
 }
+
+/// Most nodes (and `range` iterations) one render may execute.
+pub(super) const MAX_STEPS: usize = 1_000_000;
 
 /// An execution error with the line of the failing pipeline.
 pub(super) struct ExecError {
@@ -26,21 +33,50 @@ pub(super) struct ExecError {
 type Result<T> = std::result::Result<T, ExecError>;
 
 impl<'a> Exec<'a> {
-    /// Prepares to append to `out`.
-    pub fn new(ctx: &'a dyn TemplateContext, cache: &'a RegexCache, out: &'a mut String) -> Exec<'a> {
+    /// Prepares to append to `out`; `root` is `$` (the dot [`Exec::run`] should start with).
+    pub fn new(
+        ctx: &'a dyn TemplateContext,
+        cache: &'a RegexCache,
+        out: &'a mut String,
+        root: Value,
+        external_url: &'a str,
+    ) -> Exec<'a> {
         let start = out.len();
         Exec {
             ctx,
             cache,
             out,
             start,
-            vars: vec![("$".to_string(), Value::Labels)],
+            vars: vec![("$".to_string(), root)],
+            external_url,
+            steps: 0,
+            line: 1,
         }
+    }
+
+    /// Counts one executed node; `line` 0 (text) reports the line of the last pipeline.
+    fn step(&mut self, line: usize) -> Result<()> {
+        self.steps += 1;
+        if line > 0 {
+            self.line = line;
+        }
+        if self.steps > MAX_STEPS {
+            return Err(ExecError {
+                line: self.line,
+                message: format!("template executes more than {MAX_STEPS} steps"),
+            });
+        }
+        Ok(())
     }
 
     /// Runs a list of nodes with `dot` as the current value.
     pub fn run(&mut self, nodes: &[Node], dot: &Value) -> Result<()> {
         for node in nodes {
+            let line = match node {
+                Node::Text(_) => 0,
+                Node::Action(pipe) | Node::Branch { pipe, .. } | Node::Range { pipe, .. } => pipe.line,
+            };
+            self.step(line)?;
             match node {
                 Node::Text(t) => self.write(t, 0)?,
                 Node::Action(pipe) => {
@@ -65,7 +101,52 @@ impl<'a> Exec<'a> {
                     self.vars.truncate(scope);
                     result?;
                 }
+                Node::Range { vars, pipe, body, els } => {
+                    let scope = self.vars.len();
+                    let v = self.pipe(pipe, dot)?;
+                    let result = self.range(vars, pipe.line, &v, body, els, dot);
+                    self.vars.truncate(scope);
+                    result?;
+                }
             }
+        }
+        Ok(())
+    }
+
+    /// Runs a `range` body per entry of a label map (sorted by name), or `els` when there is none.
+    fn range(
+        &mut self,
+        vars: &[String],
+        line: usize,
+        v: &Value,
+        body: &[Node],
+        els: &[Node],
+        dot: &Value,
+    ) -> Result<()> {
+        let map = match v {
+            Value::Map(m) if !m.is_empty() => m,
+            Value::Map(_) | Value::Nil => return self.run(els, dot),
+            other => {
+                return Err(ExecError {
+                    line,
+                    message: format!("range can't iterate over {}", other.to_text()),
+                });
+            }
+        };
+        for (k, val) in map.iter() {
+            self.step(line)?;
+            let scope = self.vars.len();
+            match vars {
+                [v] => self.vars.push((v.clone(), Value::Str(val.clone()))),
+                [k_var, v_var] => {
+                    self.vars.push((k_var.clone(), Value::Str(k.clone())));
+                    self.vars.push((v_var.clone(), Value::Str(val.clone())));
+                }
+                _ => {}
+            }
+            let result = self.run(body, &Value::Str(val.clone()));
+            self.vars.truncate(scope);
+            result?;
         }
         Ok(())
     }
@@ -135,6 +216,7 @@ impl<'a> Exec<'a> {
             ctx: self.ctx,
             cache: self.cache,
             regex: cmd.regex.as_ref(),
+            external_url: self.external_url,
         };
         funcs::call(*f, name, values, &env).map_err(|e| format!("error calling {name}: {e}"))
     }
@@ -146,6 +228,7 @@ impl<'a> Exec<'a> {
                     ctx: self.ctx,
                     cache: self.cache,
                     regex: None,
+                    external_url: self.external_url,
                 };
                 funcs::call(*f, name, Vec::new(), &env).map_err(|e| format!("error calling {name}: {e}"))
             }
@@ -168,11 +251,20 @@ impl<'a> Exec<'a> {
         }
     }
 
-    /// Follows `.a.b`: a field of the label map is that label ("" when missing, Go's missingkey=zero).
+    /// Follows `.a.b`: a field of a label map is that label ("" when missing, Go's missingkey=zero);
+    /// the alert data has the fields `Labels`, `ExternalLabels`, `ExternalURL` and `Value`.
     fn fields(&self, mut v: Value, path: &[String]) -> std::result::Result<Value, String> {
         for f in path {
             v = match v {
                 Value::Labels => Value::Str(self.ctx.label(f).unwrap_or("").to_string()),
+                Value::Map(m) => Value::Str(map_get(&m, f).unwrap_or("").to_string()),
+                Value::Alert(a) => match f.as_str() {
+                    "Labels" => Value::Map(a.labels.clone()),
+                    "ExternalLabels" => Value::Map(a.external_labels.clone()),
+                    "ExternalURL" => Value::Str(a.external_url.clone()),
+                    "Value" => Value::Float(a.value),
+                    _ => return Err(format!("can't evaluate field {f} in type {ALERT_TYPE}")),
+                },
                 Value::Nil => return Err(format!("nil pointer evaluating interface {{}}.{f}")),
                 other => return Err(format!("can't evaluate field {f} in type {}", other.type_name())),
             };

@@ -1,15 +1,17 @@
 //! The function table: Go's template builtins plus the sprig and Loki functions LogQL documents, with
-//! their argument conversions. `and`/`or` are evaluated lazily by the executor.
+//! their argument conversions; alert templates use the builtins plus [`super::alertfn`]. `and`/`or` are
+//! evaluated lazily by the executor.
 
 use std::sync::{Arc, Mutex};
 
 use base64::Engine as _;
 use regex::Regex;
 
+use super::alertfn::{self, AlertFn};
 use super::mathfn;
 use super::printf::{sprint, sprintf, sprintln};
 use super::timefmt::{Time, ZERO_TIME, parse_duration, parse_time};
-use super::value::{Value, to_f64, to_i64};
+use super::value::{Value, map_get, to_f64, to_i64};
 use super::{MAX_OUTPUT, TemplateContext};
 
 /// A template function.
@@ -72,6 +74,7 @@ pub(super) enum Func {
     Int,
     Float64,
     Math(mathfn::MathFn),
+    Alert(AlertFn),
     Date,
     ToDate,
     Now,
@@ -148,7 +151,49 @@ const TABLE: &[(&str, Func, usize, usize)] = &[
     ("default", Func::Default, 1, MANY),
 ];
 
-/// Looks a function up by name.
+/// Which function set a template may call.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Dialect {
+    /// LogQL's `line_format` / `label_format`: Go builtins, sprig and Loki functions.
+    LogQl,
+    /// Prometheus alert and recording-rule templates: Go builtins and Prometheus's functions.
+    Alert,
+}
+
+/// The Go builtins available to alert templates (the rest of the table is LogQL's).
+const GO_BUILTINS: &[&str] = &[
+    "and", "or", "not", "len", "index", "eq", "ne", "lt", "le", "gt", "ge", "print", "printf", "println",
+];
+
+/// Prometheus template functions that need a query engine or console context.
+const UNSUPPORTED_ALERT: &[&str] = &[
+    "query",
+    "first",
+    "label",
+    "value",
+    "sortByLabel",
+    "strvalue",
+    "args",
+    "tmpl",
+];
+
+/// Looks a function up by name in a dialect; the error is the parse error message.
+pub(super) fn lookup_in(name: &str, dialect: Dialect) -> Result<Func, String> {
+    let found = match dialect {
+        Dialect::LogQl => lookup(name),
+        Dialect::Alert if GO_BUILTINS.contains(&name) => lookup(name),
+        Dialect::Alert => alertfn::lookup(name).map(Func::Alert),
+    };
+    match found {
+        Some(f) => Ok(f),
+        None if dialect == Dialect::Alert && UNSUPPORTED_ALERT.contains(&name) => {
+            Err(format!("function {name:?} is not supported in Loupe's templates"))
+        }
+        None => Err(format!("function {name:?} not defined")),
+    }
+}
+
+/// Looks a LogQL function up by name.
 pub(super) fn lookup(name: &str) -> Option<Func> {
     TABLE
         .iter()
@@ -160,11 +205,13 @@ pub(super) fn lookup(name: &str) -> Option<Func> {
 /// Whether the function's first argument is a regular expression.
 pub(super) fn takes_regex(f: Func) -> bool {
     matches!(f, Func::RegexReplaceAll | Func::RegexReplaceAllLiteral | Func::Count)
+        || matches!(f, Func::Alert(a) if alertfn::takes_regex(a))
 }
 
 fn arity(f: Func) -> (usize, usize) {
     match f {
         Func::Math(m) => mathfn::arity(m),
+        Func::Alert(a) => alertfn::arity(a),
         _ => TABLE
             .iter()
             .find(|(_, g, ..)| *g == f)
@@ -179,7 +226,8 @@ pub(super) struct RegexCache(Mutex<Vec<(String, Arc<Regex>)>>);
 const REGEX_CACHE_SIZE: usize = 16;
 
 impl RegexCache {
-    fn get(&self, pattern: &str) -> Result<Arc<Regex>, String> {
+    /// The compiled regex for `pattern`, compiling (and caching) it on first use.
+    pub(super) fn get(&self, pattern: &str) -> Result<Arc<Regex>, String> {
         let mut entries = self.0.lock().map_err(|_| "regex cache poisoned".to_string())?;
         if let Some((_, r)) = entries.iter().find(|(p, _)| p == pattern) {
             return Ok(r.clone());
@@ -201,13 +249,16 @@ pub(super) struct Env<'a> {
     pub cache: &'a RegexCache,
     /// The regex compiled at parse time for this command, if its pattern is a literal.
     pub regex: Option<&'a Arc<Regex>>,
+    /// The external URL of an alert template (`externalURL`, `pathPrefix`); "" for LogQL.
+    pub external_url: &'a str,
 }
 
 fn type_err(want: &str, got: &Value) -> String {
     format!("wrong type for value; expected {want}; got {}", got.type_name())
 }
 
-fn str_arg(args: &[Value], i: usize) -> Result<&str, String> {
+/// Argument `i` as a string, else Go's type error.
+pub(super) fn str_arg(args: &[Value], i: usize) -> Result<&str, String> {
     match &args[i] {
         Value::Str(s) => Ok(s),
         other => Err(type_err("string", other)),
@@ -274,6 +325,7 @@ pub(super) fn call(f: Func, name: &str, args: Vec<Value>, env: &Env<'_>) -> Resu
         Func::Not => Value::Bool(!a[0].truth()),
         Func::Len => match &a[0] {
             Value::Str(s) => Value::Int(s.len() as i64),
+            Value::Map(m) => Value::Int(m.len() as i64),
             other => return Err(format!("len of type {}", other.type_name())),
         },
         Func::Index => index(a, env)?,
@@ -369,6 +421,7 @@ pub(super) fn call(f: Func, name: &str, args: Vec<Value>, env: &Env<'_>) -> Resu
         Func::Int => Value::Int(to_i64(&a[0])),
         Func::Float64 => Value::Float(to_f64(&a[0])),
         Func::Math(m) => mathfn::call(m, a)?,
+        Func::Alert(f) => alertfn::call(f, a, env)?,
         Func::Date => {
             let t = match &a[1] {
                 Value::Time(t) => *t,
@@ -391,7 +444,10 @@ fn index(a: &[Value], env: &Env<'_>) -> Result<Value, String> {
     for key in &a[1..] {
         item = match (&item, key) {
             (Value::Labels, Value::Str(k)) => Value::Str(env.ctx.label(k).unwrap_or("").to_string()),
-            (Value::Labels, other) => return Err(format!("value has type {}; should be string", other.type_name())),
+            (Value::Map(m), Value::Str(k)) => Value::Str(map_get(m, k).unwrap_or("").to_string()),
+            (Value::Labels | Value::Map(_), other) => {
+                return Err(format!("value has type {}; should be string", other.type_name()));
+            }
             (Value::Str(s), Value::Int(i)) => match usize::try_from(*i).ok().and_then(|i| s.as_bytes().get(i)) {
                 Some(byte) => Value::Int(i64::from(*byte)),
                 None => return Err(format!("error calling index: index out of range: {i}")),
@@ -410,7 +466,8 @@ fn compare_eq(a: &Value, b: &Value) -> Result<bool, String> {
         (Value::Float(x), Value::Float(y)) => x == y,
         (Value::Bool(x), Value::Bool(y)) => x == y,
         (Value::Time(x), Value::Time(y)) => x == y,
-        (Value::Nil, _) | (_, Value::Nil) | (Value::Labels, _) | (_, Value::Labels) => {
+        (Value::Nil | Value::Labels | Value::Map(_) | Value::Alert(_), _)
+        | (_, Value::Nil | Value::Labels | Value::Map(_) | Value::Alert(_)) => {
             return Err("invalid type for comparison".to_string());
         }
         _ => return Err("incompatible types for comparison".to_string()),
@@ -444,7 +501,8 @@ fn trim_suffix(s: &str, suffix: &str) -> Value {
     Value::Str(s.strip_suffix(suffix).unwrap_or(s).to_string())
 }
 
-fn regex_call(f: Func, a: &[Value], env: &Env<'_>) -> Result<Value, String> {
+/// `regexReplaceAll`, `regexReplaceAllLiteral` and `count` (pattern first), also Prometheus's `reReplaceAll`.
+pub(super) fn regex_call(f: Func, a: &[Value], env: &Env<'_>) -> Result<Value, String> {
     let owned;
     let re: &Regex = match env.regex {
         Some(r) => r,
@@ -474,7 +532,7 @@ fn regex_call(f: Func, a: &[Value], env: &Env<'_>) -> Result<Value, String> {
 }
 
 /// Go's `url.QueryEscape`.
-fn url_encode(s: &str) -> String {
+pub(super) fn url_encode(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     for &b in s.as_bytes() {
         match b {
@@ -611,7 +669,7 @@ fn b64_decode(s: &str) -> String {
 }
 
 /// Go's `strings.Title`: upper-cases the first letter of each word.
-fn title(s: &str) -> String {
+pub(super) fn title(s: &str) -> String {
     let is_sep = |c: char| {
         if c.is_ascii() {
             !(c.is_ascii_alphanumeric() || c == '_')

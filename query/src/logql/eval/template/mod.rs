@@ -3,7 +3,13 @@
 //! `__line__`, `__timestamp__`, pipelines, parentheses, literals, variables, `if`/`else if`/`with`,
 //! Go's builtins and the sprig/Loki functions Loki documents. Rendering is bounded: output is capped
 //! at [`MAX_OUTPUT`] bytes, nesting at parse time, and regexes have a compiled-size limit.
+//!
+//! The same engine renders Prometheus alert and recording-rule templates ([`Template::parse_alert`],
+//! [`Template::render_alert`], [`AlertData`]): `$labels`, `$externalLabels`, `$externalURL`, `$value`,
+//! `range` over label maps, Go's builtins and Prometheus's functions (`humanize`, `match`, ...).
 
+mod alert;
+mod alertfn;
 mod exec;
 mod funcs;
 mod lex;
@@ -14,7 +20,11 @@ mod timefmt;
 mod value;
 
 #[cfg(test)]
+mod alert_tests;
+#[cfg(test)]
 mod tests;
+
+pub use alert::{AlertData, check_alert_template};
 
 use std::fmt;
 use std::sync::Arc;
@@ -57,7 +67,7 @@ pub trait TemplateContext {
 impl Template {
     /// Parses template text.
     pub fn parse(text: &str) -> Result<Template, TemplateError> {
-        let nodes = parse::parse(text).map_err(|(line, msg)| TemplateError {
+        let nodes = parse::parse(text, funcs::Dialect::LogQl).map_err(|(line, msg)| TemplateError {
             message: format!("template: line:{line}: {msg}"),
         })?;
         Ok(Template {
@@ -69,7 +79,8 @@ impl Template {
     /// Renders for one entry, appending to `out`. On error `out` is restored to its previous length.
     pub fn render(&self, ctx: &dyn TemplateContext, out: &mut String) -> Result<(), TemplateError> {
         let start = out.len();
-        let result = exec::Exec::new(ctx, &self.cache, out).run(&self.nodes, &value::Value::Labels);
+        let result =
+            exec::Exec::new(ctx, &self.cache, out, value::Value::Labels, "").run(&self.nodes, &value::Value::Labels);
         result.map_err(|e| {
             out.truncate(start);
             TemplateError {

@@ -1,11 +1,12 @@
-//! Parser: tokens to a tree of text, actions and `if`/`with` branches. Checks function names and
-//! variables, bounds nesting, and compiles literal regular expressions once.
+//! Parser: tokens to a tree of text, actions, `if`/`with` branches and (alert templates) `range` loops.
+//! Checks function names against the dialect and variables, bounds nesting, and compiles literal
+//! regular expressions once.
 
 use std::sync::Arc;
 
 use regex::Regex;
 
-use super::funcs::{self, Func};
+use super::funcs::{self, Dialect, Func};
 use super::lex::{Tok, Token, lex};
 
 /// Deepest nesting of blocks and parentheses a template may use.
@@ -27,6 +28,13 @@ pub(super) enum Node {
         then: Vec<Node>,
         els: Vec<Node>,
     },
+    /// `{{ range [$k, ]$v := pipe }}` (alert templates): the body per element, `els` when empty.
+    Range {
+        vars: Vec<String>,
+        pipe: Pipe,
+        body: Vec<Node>,
+        els: Vec<Node>,
+    },
 }
 
 /// A pipeline: optional variable declaration/assignment, then commands joined by `|`.
@@ -45,7 +53,8 @@ pub(super) struct Pipe {
 pub(super) struct Cmd {
     /// Operands; the first is the function when it is a [`Arg::Func`].
     pub args: Vec<Arg>,
-    /// The regex of `regexReplaceAll`/`regexReplaceAllLiteral`/`count` when its pattern is a literal.
+    /// The regex of `regexReplaceAll`/`regexReplaceAllLiteral`/`count`/`match`/`reReplaceAll` when its
+    /// pattern is a literal (in alert templates only when it compiles: Prometheus fails at render time).
     pub regex: Option<Arc<Regex>>,
 }
 
@@ -106,6 +115,7 @@ struct Parser {
     pos: usize,
     vars: Vec<String>,
     depth: usize,
+    dialect: Dialect,
 }
 
 /// The end of a list: `{{ end }}`, `{{ else ... }}` (pointing after `else`) or the end of input.
@@ -115,14 +125,15 @@ enum ListEnd {
     Eof,
 }
 
-/// Parses template text; errors are `(line, message)`.
-pub(super) fn parse(src: &str) -> Result<Vec<Node>, (usize, String)> {
+/// Parses template text with the functions of `dialect`; errors are `(line, message)`.
+pub(super) fn parse(src: &str, dialect: Dialect) -> Result<Vec<Node>, (usize, String)> {
     let toks = lex(src)?;
     let mut p = Parser {
         toks,
         pos: 0,
         vars: vec!["$".to_string()],
         depth: 0,
+        dialect,
     };
     let (nodes, end) = p.list()?;
     match end {
@@ -198,8 +209,16 @@ impl Parser {
                             self.pos += 1;
                             nodes.push(self.branch(keyword == "with")?);
                         }
+                        "range" if self.dialect == Dialect::Alert => {
+                            self.pos += 1;
+                            nodes.push(self.range()?);
+                        }
                         "range" | "define" | "template" | "block" | "break" | "continue" => {
-                            return self.err(format!("{{{{{keyword}}}}} is not supported in LogQL templates"));
+                            let kind = match self.dialect {
+                                Dialect::LogQl => "LogQL",
+                                Dialect::Alert => "Loupe's",
+                            };
+                            return self.err(format!("{{{{{keyword}}}}} is not supported in {kind} templates"));
                         }
                         _ => {
                             let pipe = self.pipeline(true)?;
@@ -242,6 +261,47 @@ impl Parser {
         self.vars.truncate(scope);
         self.depth -= 1;
         Ok(Node::Branch { with, pipe, then, els })
+    }
+
+    /// Parses `range` after the keyword, through its `{{end}}`: `$v :=` / `$k, $v :=`, a pipeline, the
+    /// body and an optional `{{else}}` list.
+    fn range(&mut self) -> Result<Node, (usize, String)> {
+        self.enter()?;
+        let scope = self.vars.len();
+        let mut vars = Vec::new();
+        match (self.peek(), self.peek_at(1), self.peek_at(2), self.peek_at(3)) {
+            (Some(Tok::Var(k)), Some(Tok::Comma), Some(Tok::Var(v)), Some(Tok::Declare)) => {
+                vars = vec![k.clone(), v.clone()];
+                self.pos += 4;
+            }
+            (Some(Tok::Var(v)), Some(Tok::Declare), ..) => {
+                vars = vec![v.clone()];
+                self.pos += 2;
+            }
+            _ => {}
+        }
+        self.vars.extend(vars.iter().cloned());
+        let pipe = self.pipeline(false)?;
+        if pipe.var.is_some() {
+            return self.err("range can only declare variables before its pipeline");
+        }
+        self.expect_close("range")?;
+        let (body, end) = self.list()?;
+        let els = match end {
+            ListEnd::Eof => return self.err("unexpected EOF"),
+            ListEnd::End => Vec::new(),
+            ListEnd::Else => {
+                self.expect_close("else")?;
+                match self.list()? {
+                    (els, ListEnd::End) => els,
+                    (_, ListEnd::Else) => return self.err("expected end; found {{else}}"),
+                    (_, ListEnd::Eof) => return self.err("unexpected EOF"),
+                }
+            }
+        };
+        self.vars.truncate(scope);
+        self.depth -= 1;
+        Ok(Node::Range { vars, pipe, body, els })
     }
 
     /// Parses a pipeline up to (not including) `}}` or `)`.
@@ -300,7 +360,11 @@ impl Parser {
         if let (Arg::Func(f, _), Some(Arg::Str(pattern))) = (head, args.get(1))
             && funcs::takes_regex(*f)
         {
-            regex = Some(Arc::new(compile_regex(pattern).map_err(|e| (self.line(), e))?));
+            regex = match compile_regex(pattern) {
+                Ok(r) => Some(Arc::new(r)),
+                Err(_) if self.dialect == Dialect::Alert => None,
+                Err(e) => return self.err(e),
+            };
         }
         Ok(Cmd { args, regex })
     }
@@ -311,9 +375,9 @@ impl Parser {
             return self.err("unclosed action");
         };
         let mut arg = match tok.tok {
-            Tok::Ident(name) => match funcs::lookup(&name) {
-                Some(f) => Arg::Func(f, name),
-                None => return self.err(format!("function {name:?} not defined")),
+            Tok::Ident(name) => match funcs::lookup_in(&name, self.dialect) {
+                Ok(f) => Arg::Func(f, name),
+                Err(msg) => return self.err(msg),
             },
             Tok::Field(f) => Arg::Field(vec![f]),
             Tok::Dot => Arg::Dot,
@@ -374,7 +438,10 @@ pub(super) fn referenced_labels(nodes: &[Node], out: &mut Vec<String>) {
         match n {
             Node::Text(_) => {}
             Node::Action(p) => pipe_labels(p, out),
-            Node::Branch { pipe, then, els, .. } => {
+            Node::Branch { pipe, then, els, .. }
+            | Node::Range {
+                pipe, body: then, els, ..
+            } => {
                 pipe_labels(pipe, out);
                 referenced_labels(then, out);
                 referenced_labels(els, out);

@@ -1,7 +1,63 @@
 //! Dynamically typed template values, Go-style printing (`%v`) and the loose numeric conversions of the
 //! sprig-style functions (strings parse as numbers, failures become zero).
 
+use std::sync::Arc;
+
 use super::timefmt::Time;
+
+/// A label set as a Go `map[string]string`: entries sorted by name, names unique.
+pub(super) type LabelMap = Arc<[(String, String)]>;
+
+/// The data of an alert template (the initial dot): Prometheus's anonymous struct.
+#[derive(Debug, Clone, PartialEq)]
+pub(super) struct AlertRoot {
+    /// `.Labels`.
+    pub labels: LabelMap,
+    /// `.ExternalLabels`.
+    pub external_labels: LabelMap,
+    /// `.ExternalURL`.
+    pub external_url: String,
+    /// `.Value`.
+    pub value: f64,
+}
+
+/// Go's type name of the alert data struct, as error messages show it.
+pub(super) const ALERT_TYPE: &str =
+    "struct { Labels map[string]string; ExternalLabels map[string]string; ExternalURL string; Value interface {} }";
+
+/// Builds a [`LabelMap`] from pairs: sorted by name, a repeated name keeps its last value (map insertion).
+pub(super) fn label_map(pairs: &[(String, String)]) -> LabelMap {
+    let mut v: Vec<(String, String)> = Vec::with_capacity(pairs.len());
+    for (k, val) in pairs {
+        match v.iter_mut().find(|(n, _)| n == k) {
+            Some(slot) => slot.1 = val.clone(),
+            None => v.push((k.clone(), val.clone())),
+        }
+    }
+    v.sort_by(|a, b| a.0.cmp(&b.0));
+    v.into()
+}
+
+/// Looks a name up in a [`LabelMap`].
+pub(super) fn map_get<'m>(m: &'m [(String, String)], name: &str) -> Option<&'m str> {
+    m.binary_search_by(|(k, _)| k.as_str().cmp(name))
+        .ok()
+        .map(|i| m[i].1.as_str())
+}
+
+/// Go's `%v` of a `map[string]string`: `map[a:1 b:2]` (keys sorted).
+fn write_map(m: &[(String, String)], out: &mut String) {
+    out.push_str("map[");
+    for (i, (k, v)) in m.iter().enumerate() {
+        if i > 0 {
+            out.push(' ');
+        }
+        out.push_str(k);
+        out.push(':');
+        out.push_str(v);
+    }
+    out.push(']');
+}
 
 /// A value flowing through a template pipeline.
 #[derive(Debug, Clone, PartialEq)]
@@ -20,6 +76,10 @@ pub(super) enum Value {
     Time(Time),
     /// The label map itself: the template's initial dot, `$`.
     Labels,
+    /// A label map of an alert template (`$labels`, `$externalLabels`).
+    Map(LabelMap),
+    /// The data of an alert template: its initial dot, `$`.
+    Alert(Arc<AlertRoot>),
 }
 
 impl Value {
@@ -32,7 +92,8 @@ impl Value {
             Value::Float(_) => "float64",
             Value::Bool(_) => "bool",
             Value::Time(_) => "time.Time",
-            Value::Labels => "map[string]string",
+            Value::Labels | Value::Map(_) => "map[string]string",
+            Value::Alert(_) => ALERT_TYPE,
         }
     }
 
@@ -44,7 +105,8 @@ impl Value {
             Value::Int(i) => *i != 0,
             Value::Float(f) => *f != 0.0,
             Value::Bool(b) => *b,
-            Value::Time(_) | Value::Labels => true,
+            Value::Time(_) | Value::Labels | Value::Alert(_) => true,
+            Value::Map(m) => !m.is_empty(),
         }
     }
 
@@ -58,6 +120,18 @@ impl Value {
             Value::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
             Value::Time(t) => out.push_str(&t.go_string()),
             Value::Labels => return Err("cannot print the label map; use a field such as .name".to_string()),
+            Value::Map(m) => write_map(m, out),
+            Value::Alert(a) => {
+                out.push('{');
+                write_map(&a.labels, out);
+                out.push(' ');
+                write_map(&a.external_labels, out);
+                out.push(' ');
+                out.push_str(&a.external_url);
+                out.push(' ');
+                out.push_str(&format_float_v(a.value));
+                out.push('}');
+            }
         }
         Ok(())
     }
@@ -222,7 +296,7 @@ pub(super) fn to_i64(v: &Value) -> i64 {
             let s = s.strip_suffix(".0").unwrap_or(s);
             parse_go_int(s).unwrap_or(0)
         }
-        Value::Nil | Value::Time(_) | Value::Labels => 0,
+        Value::Nil | Value::Time(_) | Value::Labels | Value::Map(_) | Value::Alert(_) => 0,
     }
 }
 
@@ -233,6 +307,6 @@ pub(super) fn to_f64(v: &Value) -> f64 {
         Value::Float(f) => *f,
         Value::Bool(b) => f64::from(u8::from(*b)),
         Value::Str(s) => parse_go_float(s).unwrap_or(0.0),
-        Value::Nil | Value::Time(_) | Value::Labels => 0.0,
+        Value::Nil | Value::Time(_) | Value::Labels | Value::Map(_) | Value::Alert(_) => 0.0,
     }
 }
