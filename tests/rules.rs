@@ -452,3 +452,82 @@ fn a_restart_keeps_the_pending_timer() {
     );
     assert!(hook.bodies().is_empty(), "a pending alert is never sent");
 }
+
+#[test]
+fn invalid_rules_are_rejected_on_reload_and_the_old_ones_keep_running() {
+    let hook = Hook::start();
+    let depth = Arc::new(AtomicU64::new(3));
+    let target = queue_target(depth);
+    let dir = tempfile::tempdir().expect("tempdir");
+    let config = config(dir.path(), &target.address, None, &hook.address);
+    let server = common::Server::start(&dir.path().join("data"), &["--config", &config]);
+    let names = |base: &str| -> Vec<String> {
+        get_json(&format!("{base}/api/v1/rules"))["data"]["groups"]
+            .as_array()
+            .map(|g| g.iter().map(|g| g["name"].as_str().unwrap_or("").to_string()).collect())
+            .unwrap_or_default()
+    };
+    assert_eq!(names(&server.base), ["queue", "shop-logs"]);
+    std::fs::write(
+        dir.path().join("rules.yml"),
+        "groups:\n  - name: broken\n    rules:\n      - alert: X\n        expr: 'up =='\n",
+    )
+    .expect("write");
+    let response = common::client()
+        .post(format!("{}/-/reload", server.base))
+        .send()
+        .expect("reload");
+    assert_eq!(response.status().as_u16(), 500);
+    let text = response.text().expect("body");
+    assert!(
+        text.contains("rules.yml:5:15: group \"broken\", rule 1, \"X\": could not parse expression"),
+        "{text}"
+    );
+    assert_eq!(
+        names(&server.base),
+        ["queue", "shop-logs"],
+        "the old rules keep running"
+    );
+    // A valid change applies.
+    std::fs::write(
+        dir.path().join("rules.yml"),
+        "groups:\n  - name: fixed\n    rules:\n      - record: r:up\n        expr: sum(up)\n",
+    )
+    .expect("write");
+    let response = common::client()
+        .post(format!("{}/-/reload", server.base))
+        .send()
+        .expect("reload");
+    assert_eq!(response.status().as_u16(), 200);
+    assert_eq!(names(&server.base), ["fixed"]);
+}
+
+#[test]
+fn check_rules_command() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let good = dir.path().join("good.yml");
+    std::fs::write(&good, RULES).expect("write");
+    let bad = dir.path().join("bad.yml");
+    std::fs::write(&bad, "groups:\n  - name: g\n    rules:\n      - alert: A\n        expr: up\n        annotations:\n          x: '{{ $labels.job'\n").expect("write");
+    let run = |files: &[&Path]| {
+        let output = Command::new(env!("CARGO_BIN_EXE_loupe"))
+            .args(["check", "rules"])
+            .args(files)
+            .output()
+            .expect("run loupe check rules");
+        (
+            output.status.code(),
+            String::from_utf8_lossy(&output.stdout).into_owned(),
+        )
+    };
+    let (code, out) = run(&[&good]);
+    assert_eq!(code, Some(0), "{out}");
+    assert!(out.ends_with("  SUCCESS: 3 rules found\n\n"), "{out}");
+    let (code, out) = run(&[&good, &bad]);
+    assert_eq!(code, Some(1), "{out}");
+    assert!(out.contains("bad.yml\n  FAILED:\n"), "{out}");
+    assert!(
+        out.contains("bad.yml:4:16: group \"g\", rule 1, \"A\": annotation \"x\": template:"),
+        "{out}"
+    );
+}

@@ -110,7 +110,8 @@ pub(super) fn call(f: AlertFn, a: &[Value], env: &Env<'_>) -> Result<Value, Stri
             };
             Value::Bool(re.is_match(str_arg(a, 1)?))
         }
-        AlertFn::ReReplaceAll => regex_call(Func::RegexReplaceAll, a, env)?,
+        // Prometheus's order is (pattern, replacement, text); sprig's `regexReplaceAll` takes the text second.
+        AlertFn::ReReplaceAll => regex_call(Func::RegexReplaceAll, &[a[0].clone(), a[2].clone(), a[1].clone()], env)?,
         AlertFn::StripPort => {
             let hp = str_arg(a, 0)?;
             Value::Str(split_host_port(hp).map_or(hp, |(host, _)| host).to_string())
