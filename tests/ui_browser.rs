@@ -171,11 +171,16 @@ fn dashboard_in_chromium() {
     std::fs::write(
         &config,
         format!(
-            "global:\n  scrape_interval: 1s\n  scrape_timeout: 1s\nscrape_configs:\n  - job_name: web\n    static_configs:\n      - targets: ['{}']\n        labels:\n          container: web\n",
+            "global:\n  scrape_interval: 1s\n  scrape_timeout: 1s\n  evaluation_interval: 1s\nrule_files: [rules.yml]\nscrape_configs:\n  - job_name: web\n    static_configs:\n      - targets: ['{}']\n        labels:\n          container: web\n",
             target.address
         ),
     )
     .expect("write config");
+    std::fs::write(
+        dir.path().join("rules.yml"),
+        "groups:\n  - name: web\n    rules:\n      - alert: WebServerErrors\n        expr: http_requests_total{code=\"500\"} > 0\n        labels: {severity: warn}\n        annotations:\n          summary: '{{ $labels.container }} answers 500s'\n",
+    )
+    .expect("write rules");
     let data = dir.path().join("data");
     let server = common::Server::start(&data, &["--config", config.to_str().expect("utf-8")]);
     let base = server.base.clone();
@@ -551,7 +556,42 @@ async fn run_pages(client: &Client, base: &str, shots: &Path) {
     assert_ne!(before, after, "the theme toggle changes the page colours");
     screenshot(client, shots, "metrics-theme-toggled").await;
 
-    // 7. Every request the page made went to this server.
+    // 7. Alerts: the firing rule, its alert, and the query behind it in the explorer.
+    client.goto(&format!("{base}/#/alerts")).await.expect("open alerts");
+    wait_js(
+        client,
+        "firing alert",
+        "return document.querySelector('article.rule[data-rule=WebServerErrors][data-state=firing] .alerts-table tbody tr') !== null",
+    )
+    .await;
+    let row = texts(client, "article.rule[data-rule=WebServerErrors] .alerts-table tbody tr").await;
+    assert_eq!(row.len(), 1, "{row:?}");
+    assert!(
+        row[0].contains("container=\"web\"") && row[0].contains("web answers 500s"),
+        "{row:?}"
+    );
+    no_error_messages(client, "alerts").await;
+    screenshot(client, shots, "alerts").await;
+    client
+        .find(Locator::Css("article.rule[data-rule=WebServerErrors] .explorer-link"))
+        .await
+        .expect("explorer link")
+        .click()
+        .await
+        .expect("click");
+    wait_js(
+        client,
+        "the rule's query graphed",
+        "const c = document.querySelector('.result-graph canvas.chart-canvas'); return c && c.dataset.series === '1'",
+    )
+    .await;
+    let query = client
+        .execute("return document.querySelector('textarea.query-input').value", vec![])
+        .await
+        .expect("query");
+    assert_eq!(query, "http_requests_total{code=\"500\"} > 0");
+
+    // 8. Every request the page made went to this server.
     let urls: Vec<String> = serde_json::from_value(
         client
             .execute(

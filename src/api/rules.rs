@@ -167,8 +167,13 @@ async fn rules(State(manager): State<Arc<RuleManager>>, request: Request) -> Res
             continue;
         }
         let (last, took) = *group.last.lock();
+        let lang = match group.spec.lang {
+            crate::rules::file::Lang::Promql => "promql",
+            crate::rules::file::Lang::Logql => "logql",
+        };
         groups.push(json!({
             "name": group.spec.name,
+            "lang": lang,
             "file": file,
             "rules": rules,
             "interval": group.spec.interval.as_secs_f64(),

@@ -166,8 +166,11 @@ fn fingerprints_are_fnv1a_of_sorted_labels() {
 
 #[test]
 fn group_keys_quote_like_go() {
-    assert_eq!(go_quote("a\"b\\c\nd"), r#""a\"b\\c\nd""#);
-    assert_eq!(go_quote("x\u{1}"), r#""x\u0001""#);
+    let mut odd = alert("a\"b\\c\nd", "1", None);
+    odd.labels.sort();
+    let body = webhook_body(&[&odd], "loupe", "", SystemTime::now()).expect("encodes");
+    let payload: Value = serde_json::from_slice(&body).expect("json");
+    assert_eq!(payload["groupKey"], r#"{}:{alertname="a\"b\\c\nd"}"#);
 }
 
 #[test]
@@ -560,9 +563,9 @@ fn apply_keeps_the_queue_and_the_counters_of_remaining_targets() {
     let notifier = Notifier::new(config, client());
     {
         let targets = notifier.targets.read();
-        targets.alertmanagers[0].1.sent.fetch_add(7, Ordering::Relaxed);
-        targets.webhooks[0].1.sent.fetch_add(3, Ordering::Relaxed);
-        let (hook, _) = &targets.webhooks[0];
+        targets.alertmanagers[0].0.sent.fetch_add(7, Ordering::Relaxed);
+        targets.webhooks[0].0.sent.fetch_add(3, Ordering::Relaxed);
+        let (_, hook) = &targets.webhooks[0];
         assert_eq!(
             (hook.max_attempts, hook.receiver.as_str(), hook.timeout),
             (5, "loupe", DEFAULT_TIMEOUT)

@@ -88,6 +88,7 @@ assets![
     "css/loupe.css",
     "favicon.svg",
     "index.html",
+    "js/alerts.js",
     "js/api.js",
     "js/app.js",
     "js/chart.js",

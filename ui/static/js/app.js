@@ -8,6 +8,7 @@ const PAGES = {
   metrics: { title: 'Metrics', load: () => import('./metrics.js') },
   logs: { title: 'Logs', load: () => import('./logs.js') },
   dashboards: { title: 'Dashboards', load: () => import('./dashboards.js') },
+  alerts: { title: 'Alerts', load: () => import('./alerts.js') },
   status: { title: 'Status', load: () => import('./status.js') },
 };
 

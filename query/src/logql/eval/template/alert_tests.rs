@@ -100,7 +100,7 @@ fn value_printing() {
         ("{{ $value }}", 0.0001, "0.0001"),
         ("{{ $value }}", f64::NAN, "NaN"),
         ("{{ $value }}", f64::NEG_INFINITY, "-Inf"),
-        ("{{ printf \"%.2f\" $value }}", 3.14159, "3.14"),
+        ("{{ printf \"%.2f\" $value }}", 97.3456, "97.35"),
         ("{{ $value | printf \"%.1f%%\" }}", 42.25, "42.2%"),
         (
             "{{ $labels.instance }} has a median request latency above 1s (current value: {{ $value }}s)",

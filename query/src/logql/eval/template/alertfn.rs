@@ -245,8 +245,9 @@ fn float_to_time(v: f64) -> Result<Time, String> {
         return Err("value is NaN or Inf".to_string());
     }
     let ns = v * 1e9;
-    // i64::MAX as f64 is 2^63, itself out of range.
-    if ns >= 9.223_372_036_854_775_808e18 || ns < -9.223_372_036_854_775_808e18 {
+    // 2^63 (i64::MAX as f64) is itself out of range.
+    const LIMIT: f64 = 9_223_372_036_854_775_808.0;
+    if !(-LIMIT..LIMIT).contains(&ns) {
         return Err(format!(
             "{} cannot be represented as a nanoseconds timestamp since it overflows int64",
             format_float_v(v)
