@@ -210,7 +210,7 @@ impl AlertSet {
     /// ones once more after resolution (and every `resend_delay` while kept). A firing alert's
     /// `endsAt` is `ts + 4 × max(resend_delay, interval)`, so Alertmanager resolves it if Loupe
     /// stops sending.
-    pub fn to_send(&mut self, ts: i64, resend_delay: i64, interval: i64) -> Vec<Alert> {
+    pub fn take_due(&mut self, ts: i64, resend_delay: i64, interval: i64) -> Vec<Alert> {
         let mut out = Vec::new();
         for a in self.alerts.values_mut() {
             if a.needs_sending(ts, resend_delay) {
@@ -288,7 +288,7 @@ mod tests {
         let mut set = restored();
         set.update(0, vec![candidate("a", 1.0)], 5 * MIN, 0, 0).expect("update");
         assert_eq!(set.state(), State::Pending);
-        assert!(set.to_send(0, MIN, MIN).is_empty(), "pending alerts are not sent");
+        assert!(set.take_due(0, MIN, MIN).is_empty(), "pending alerts are not sent");
         let series = set.series();
         assert_eq!(
             series[0].0.to_string(),
@@ -313,20 +313,20 @@ mod tests {
         assert_eq!(set.state(), State::Firing);
         let a = set.alerts().next().expect("alert");
         assert_eq!((a.fired_at, a.value, a.active_at), (Some(5 * MIN), 3.0, 0));
-        let sent = set.to_send(5 * MIN, MIN, MIN);
+        let sent = set.take_due(5 * MIN, MIN, MIN);
         assert_eq!(sent.len(), 1);
         assert_eq!(sent[0].valid_until, 9 * MIN);
         assert!(
-            set.to_send(5 * MIN + MIN / 2, MIN, MIN).is_empty(),
+            set.take_due(5 * MIN + MIN / 2, MIN, MIN).is_empty(),
             "not before the resend delay"
         );
-        assert_eq!(set.to_send(6 * MIN + 1, MIN, MIN).len(), 1, "resent after the delay");
+        assert_eq!(set.take_due(6 * MIN + 1, MIN, MIN).len(), 1, "resent after the delay");
         // The condition stops: resolved, sent once as resolved, forgotten after 15 minutes.
         set.update(7 * MIN, vec![], 5 * MIN, 0, 0).expect("update");
         let a = set.alerts().next().expect("kept");
         assert_eq!((a.state, a.resolved_at), (State::Inactive, Some(7 * MIN)));
         assert!(set.series().is_empty(), "no ALERTS sample for resolved alerts");
-        let sent = set.to_send(7 * MIN, MIN, MIN);
+        let sent = set.take_due(7 * MIN, MIN, MIN);
         assert_eq!((sent.len(), sent[0].resolved_at), (1, Some(7 * MIN)));
         set.update(23 * MIN, vec![], 5 * MIN, 0, 0).expect("update");
         assert_eq!(set.alerts().count(), 0);

@@ -301,7 +301,7 @@ impl Group {
                         self.write(ctx, rule, ts, Vec::new())?;
                         return Err(e);
                     }
-                    let sending = alerts.to_send(
+                    let sending = alerts.take_due(
                         ts,
                         ctx.resend_delay.as_millis() as i64,
                         self.spec.interval.as_millis() as i64,
