@@ -303,6 +303,22 @@ fn alerts_go_pending_fire_notify_and_resolve() {
     assert_eq!(queue_rules[1]["duration"], 3.0);
     let recorded = get_json(&format!("{base}/api/v1/rules?type=record"));
     assert_eq!(recorded["data"]["groups"].as_array().map(Vec::len), Some(1));
+    let by_group = get_json(&format!("{base}/api/v1/rules?rule_group[]=shop-logs"));
+    assert_eq!(by_group["data"]["groups"][0]["name"], "shop-logs");
+    assert_eq!(by_group["data"]["groups"][0]["lang"], "logql");
+    assert_eq!(by_group["data"]["groups"].as_array().map(Vec::len), Some(1));
+    let by_name = get_json(&format!(
+        "{base}/api/v1/rules?rule_name[]=QueueTooDeep&exclude_alerts=true"
+    ));
+    let only = &by_name["data"]["groups"][0]["rules"];
+    assert_eq!(only.as_array().map(Vec::len), Some(1));
+    assert!(only[0].get("alerts").is_none(), "{only}");
+    let managers = get_json(&format!("{base}/api/v1/alertmanagers"));
+    let expected: Vec<Value> = am
+        .iter()
+        .map(|a| json!({"url": format!("{}/api/v2/alerts", a.url)}))
+        .collect();
+    assert_eq!(managers["data"]["activeAlertmanagers"], json!(expected));
 
     // Alertmanager has it, with the external label.
     if let Some(am) = &am {

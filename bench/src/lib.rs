@@ -24,6 +24,7 @@ pub mod procfs;
 pub mod query;
 pub mod querybench;
 pub mod report;
+pub mod rulescompare;
 pub mod scrape;
 
 use std::path::{Path, PathBuf};

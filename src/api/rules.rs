@@ -23,6 +23,7 @@ pub fn routes(manager: Arc<RuleManager>) -> Router {
     Router::new()
         .route("/api/v1/rules", get(rules).post(rules))
         .route("/api/v1/alerts", get(alerts))
+        .route("/api/v1/alertmanagers", get(alertmanagers))
         .with_state(manager)
 }
 
@@ -199,6 +200,20 @@ async fn alerts(State(manager): State<Arc<RuleManager>>) -> Response {
         }
     }
     axum::Json(json!({"status": "success", "data": {"alerts": out}})).into_response()
+}
+
+/// `GET /api/v1/alertmanagers`: the Alertmanagers alerts are sent to (static, so none dropped).
+async fn alertmanagers(State(manager): State<Arc<RuleManager>>) -> Response {
+    let active: Vec<Value> = manager
+        .notifier()
+        .stats()
+        .targets
+        .iter()
+        .filter(|t| t.kind == "alertmanager")
+        .map(|t| json!({"url": format!("{}/api/v2/alerts", t.url)}))
+        .collect();
+    axum::Json(json!({"status": "success", "data": {"activeAlertmanagers": active, "droppedAlertmanagers": []}}))
+        .into_response()
 }
 
 #[cfg(test)]

@@ -1,0 +1,2 @@
+//! Placeholder; the rules comparison is being written.
+fn main() {}
