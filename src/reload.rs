@@ -88,7 +88,7 @@ impl Reloader {
                 .map(|(k, v)| (k.clone(), v.clone()))
                 .collect();
             manager.notifier().apply(notifier);
-            manager.apply(groups, external, self.external_url.clone());
+            manager.apply(groups, external, self.external_url.clone()).await;
         }
         if format!("{:?}", current.storage) != format!("{:?}", config.storage) {
             tracing::warn!("storage settings changed: they take effect at the next restart");

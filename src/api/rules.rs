@@ -42,6 +42,15 @@ pub fn go_exp(v: f64) -> String {
     format!("{mantissa}e{sign}{:02}", exp.abs())
 }
 
+/// A number as Go's JSON encoder writes a float64: whole values without a fraction (`60`).
+fn num(v: f64) -> Value {
+    if v.is_finite() && v.fract() == 0.0 && v.abs() < 9.0e15 {
+        Value::from(v as i64)
+    } else {
+        Value::from(v)
+    }
+}
+
 fn time_ms(ms: i64) -> String {
     rfc3339(UNIX_EPOCH + Duration::from_millis(ms.max(0) as u64))
 }
@@ -99,9 +108,10 @@ async fn rules(State(manager): State<Arc<RuleManager>>, request: Request) -> Res
     let names = params.all("rule_name[]");
     let group_names = params.all("rule_group[]");
     let files = params.all("file[]");
-    let filtered = !names.is_empty() || !group_names.is_empty() || !files.is_empty() || !kind.is_empty();
     let mut groups = Vec::new();
-    for group in manager.groups() {
+    let mut all = manager.groups();
+    all.sort_by(|a, b| (&a.spec.file, &a.spec.name).cmp(&(&b.spec.file, &b.spec.name)));
+    for group in all {
         let file = group.spec.file.display().to_string();
         if !group_names.is_empty() && !group_names.contains(&group.spec.name.as_str()) {
             continue;
@@ -130,15 +140,17 @@ async fn rules(State(manager): State<Arc<RuleManager>>, request: Request) -> Res
                     let set = rule.alerts.lock();
                     out.insert("state".into(), set.state().as_str().into());
                     out.insert("name".into(), name.as_str().into());
-                    out.insert("query".into(), rule.spec.expr_text.as_str().into());
-                    out.insert("duration".into(), hold.as_secs_f64().into());
-                    out.insert("keepFiringFor".into(), keep_firing_for.as_secs_f64().into());
+                    out.insert("query".into(), rule.spec.query().into());
+                    out.insert("duration".into(), num(hold.as_secs_f64()));
+                    out.insert("keepFiringFor".into(), num(keep_firing_for.as_secs_f64()));
                     out.insert("labels".into(), labels);
                     out.insert(
                         "annotations".into(),
                         pairs(annotations.iter().map(|(k, v, _)| (k.as_str(), v.as_str()))),
                     );
-                    if !exclude_alerts {
+                    if exclude_alerts {
+                        out.insert("alerts".into(), Value::Null);
+                    } else {
                         let active: Vec<Value> = set
                             .alerts()
                             .filter(|a| a.state != AlertState::Inactive)
@@ -153,18 +165,21 @@ async fn rules(State(manager): State<Arc<RuleManager>>, request: Request) -> Res
                         continue;
                     }
                     out.insert("name".into(), record.as_str().into());
-                    out.insert("query".into(), rule.spec.expr_text.as_str().into());
+                    out.insert("query".into(), rule.spec.query().into());
                     out.insert("labels".into(), labels);
                     out.insert("type".into(), "recording".into());
                 }
             }
             out.insert("health".into(), status.health.into());
-            out.insert("lastError".into(), status.last_error.into());
+            if !status.last_error.is_empty() {
+                out.insert("lastError".into(), status.last_error.into());
+            }
             out.insert("evaluationTime".into(), status.evaluation_time.as_secs_f64().into());
             out.insert("lastEvaluation".into(), when(status.last_evaluation).into());
             rules.push(Value::Object(out));
         }
-        if filtered && rules.is_empty() {
+        // Like Prometheus, a group is listed only with at least one rule.
+        if rules.is_empty() {
             continue;
         }
         let (last, took) = *group.last.lock();
@@ -177,7 +192,7 @@ async fn rules(State(manager): State<Arc<RuleManager>>, request: Request) -> Res
             "lang": lang,
             "file": file,
             "rules": rules,
-            "interval": group.spec.interval.as_secs_f64(),
+            "interval": num(group.spec.interval.as_secs_f64()),
             "limit": group.spec.limit,
             "evaluationTime": took.as_secs_f64(),
             "lastEvaluation": when(last),

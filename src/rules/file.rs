@@ -123,7 +123,20 @@ impl RuleSpec {
         }
     }
 
-    /// A string identifying the rule's definition (for keeping state across reloads).
+    /// The rule's labels as written, for matching rules across reloads (with the name).
+    pub fn labels_key(&self) -> Vec<(&str, &str)> {
+        self.labels.iter().map(|(k, v, _)| (k.as_str(), v.as_str())).collect()
+    }
+
+    /// The expression printed canonically (Prometheus's `query` field).
+    pub fn query(&self) -> String {
+        match &self.expr {
+            Expr::Promql(e) => e.to_string(),
+            Expr::Logql(e) => e.to_string(),
+        }
+    }
+
+    /// A string identifying the rule's definition (to tell whether a group changed on reload).
     pub fn identity(&self) -> String {
         let labels: Vec<String> = self.labels.iter().map(|(k, v, _)| format!("{k}={v}")).collect();
         match &self.kind {
@@ -165,6 +178,24 @@ pub struct GroupSpec {
     pub lang: Lang,
     /// The rules, in order.
     pub rules: Vec<RuleSpec>,
+}
+
+impl GroupSpec {
+    /// True when `other` defines the same group (a reload can keep it running as it is).
+    pub fn same_as(&self, other: &GroupSpec) -> bool {
+        self.file == other.file
+            && self.name == other.name
+            && self.interval == other.interval
+            && self.query_offset == other.query_offset
+            && self.limit == other.limit
+            && self.lang == other.lang
+            && self.rules.len() == other.rules.len()
+            && self
+                .rules
+                .iter()
+                .zip(&other.rules)
+                .all(|(a, b)| a.identity() == b.identity())
+    }
 }
 
 /// Defaults taken from the main configuration.
@@ -257,10 +288,10 @@ pub fn parse_file(file: &Path, text: &str, defaults: Defaults) -> Result<Vec<Gro
                 }
             }
         };
-        let interval = duration(&group.interval, "interval", &mut errors).unwrap_or(defaults.interval);
-        if interval.is_zero() {
-            errors.push(format!("{shown}: group {gname:?}: interval must be positive"));
-        }
+        // A zero interval means the default, as in Prometheus.
+        let interval = duration(&group.interval, "interval", &mut errors)
+            .filter(|d| !d.is_zero())
+            .unwrap_or(defaults.interval);
         let query_offset = duration(&group.query_offset, "query_offset", &mut errors).unwrap_or(defaults.query_offset);
         for name in group.labels.keys() {
             if !is_label_name(name) {

@@ -92,38 +92,70 @@ pub struct Group {
     pub rules: Vec<Rule>,
     /// Wall-clock time and duration of the last evaluation.
     pub last: Mutex<(Option<SystemTime>, Duration)>,
-    /// Whether the `for` state has been restored (done after the first evaluation).
-    restored: std::sync::atomic::AtomicBool,
+    /// Whether the `for` state is to be restored (groups of the first load only, as in Prometheus).
+    should_restore: std::sync::atomic::AtomicBool,
+    /// Evaluations run (restoration happens after the second).
+    evaluations: std::sync::atomic::AtomicU64,
+    /// Series of rules removed or changed by a reload, marked stale at the next evaluation.
+    stale: Mutex<HashSet<Labels>>,
 }
 
 impl Group {
-    /// A new group. Rules whose definition matches one of `previous` (same file, group, name and
-    /// definition) take over its alerts, so a reload does not reset pending timers.
-    pub fn new(spec: GroupSpec, previous: Option<&Group>) -> Group {
-        let mut carried = false;
-        let rules = spec
+    /// A new group. Rules matching one of `previous`'s by name and labels (duplicates paired in
+    /// order, as Prometheus's `CopyState`) take over its alerts, series and health, so a reload
+    /// does not reset pending timers; the series of unmatched old rules go stale at the first
+    /// evaluation. `initial` is true for the groups of the first load: only they restore the
+    /// `for` state from `ALERTS_FOR_STATE`.
+    pub fn new(spec: GroupSpec, previous: Option<&Group>, initial: bool) -> Group {
+        let mut taken = vec![false; previous.map_or(0, |p| p.rules.len())];
+        let rules: Vec<Rule> = spec
             .rules
             .iter()
             .cloned()
             .map(|r| {
                 let rule = Rule::new(r);
-                if let Some(old) =
-                    previous.and_then(|p| p.rules.iter().find(|o| o.spec.identity() == rule.spec.identity()))
-                {
-                    *rule.alerts.lock() = old.alerts.lock().clone();
+                let found = previous.and_then(|p| {
+                    p.rules.iter().enumerate().find(|(i, o)| {
+                        !taken[*i] && o.spec.name() == rule.spec.name() && o.spec.labels_key() == rule.spec.labels_key()
+                    })
+                });
+                if let Some((i, old)) = found {
+                    taken[i] = true;
+                    if matches!(old.spec.kind, RuleKind::Alerting { .. })
+                        == matches!(rule.spec.kind, RuleKind::Alerting { .. })
+                    {
+                        *rule.alerts.lock() = old.alerts.lock().clone();
+                    }
                     *rule.written.lock() = old.written.lock().clone();
                     *rule.status.lock() = old.status.lock().clone();
-                    carried = true;
+                    let relaxed = std::sync::atomic::Ordering::Relaxed;
+                    rule.evaluations.store(old.evaluations.load(relaxed), relaxed);
+                    rule.failures.store(old.failures.load(relaxed), relaxed);
+                }
+                // Rules loaded after start-up write ALERTS from their first evaluation.
+                if !initial {
+                    rule.alerts.lock().restored = true;
                 }
                 rule
             })
             .collect();
-        let restored = previous.is_some_and(|p| p.restored.load(std::sync::atomic::Ordering::Acquire));
+        let mut stale = HashSet::new();
+        if let Some(p) = previous {
+            for (i, old) in p.rules.iter().enumerate() {
+                if !taken[i] {
+                    stale.extend(old.written.lock().iter().cloned());
+                }
+            }
+            stale.extend(p.stale.lock().iter().cloned());
+        }
+        let last = previous.map_or((None, Duration::ZERO), |p| *p.last.lock());
         Group {
             spec,
             rules,
-            last: Mutex::new((None, Duration::ZERO)),
-            restored: std::sync::atomic::AtomicBool::new(restored || carried),
+            last: Mutex::new(last),
+            should_restore: std::sync::atomic::AtomicBool::new(initial),
+            evaluations: Default::default(),
+            stale: Mutex::new(stale),
         }
     }
 
@@ -132,26 +164,53 @@ impl Group {
         format!("{};{}", self.spec.file.display(), self.spec.name)
     }
 
-    /// The evaluation timestamp (ms) of the interval containing `now_ms`: a stable per-group
-    /// offset spreads groups over the interval, as Prometheus does.
+    /// The evaluation timestamp (ms) of the interval containing `now_ms`: the same per-group
+    /// offset as Prometheus (xxHash64 of the group's `file` and `name` labels, in nanoseconds),
+    /// so both evaluate a rule file at the same instants.
     pub fn eval_timestamp(&self, now_ms: i64) -> i64 {
-        let interval = self.spec.interval.as_millis().max(1) as i64;
-        let offset = (xxhash_rust::xxh3::xxh3_64(self.key().as_bytes()) % interval as u64) as i64;
-        let adjusted = now_ms - offset;
-        adjusted - adjusted.rem_euclid(interval) + offset
+        let interval = self.spec.interval.as_nanos().clamp(1, i64::MAX as u128) as i64;
+        let mut key = Vec::new();
+        for (name, value) in [
+            ("file", self.spec.file.to_string_lossy()),
+            ("name", self.spec.name.as_str().into()),
+        ] {
+            key.extend_from_slice(name.as_bytes());
+            key.push(0xff);
+            key.extend_from_slice(value.as_bytes());
+            key.push(0xff);
+        }
+        let offset = (xxhash_rust::xxh64::xxh64(&key, 0) % interval as u64) as i64;
+        let now = now_ms.saturating_mul(1_000_000);
+        let adjusted = now - offset;
+        (adjusted - adjusted.rem_euclid(interval) + offset) / 1_000_000
+    }
+
+    /// Writes staleness markers for every series the group's rules wrote (the group was removed).
+    pub fn mark_all_stale(&self, ctx: &EvalContext, ts: i64) {
+        let mut series: HashSet<Labels> = std::mem::take(&mut *self.stale.lock());
+        for rule in &self.rules {
+            series.extend(std::mem::take(&mut *rule.written.lock()));
+        }
+        write_stale(ctx, &series, ts);
     }
 
     /// Evaluates every rule at `ts` (ms). Runs on a blocking thread.
     pub fn evaluate(&self, ctx: &EvalContext, ts: i64) {
         let started = Instant::now();
         let wall = SystemTime::now();
-        let ts = ts - self.spec.query_offset.as_millis() as i64;
+        // Queries and their samples are at `ts - query_offset`; alert state is at `ts`.
+        let query_ts = ts - self.spec.query_offset.as_millis() as i64;
+        let stale: HashSet<Labels> = std::mem::take(&mut *self.stale.lock());
+        if !stale.is_empty() {
+            write_stale(ctx, &stale, query_ts);
+        }
         for rule in &self.rules {
             let rule_started = Instant::now();
-            let result = self.evaluate_rule(ctx, rule, ts);
+            let rule_wall = SystemTime::now();
+            let result = self.evaluate_rule(ctx, rule, query_ts, ts);
             rule.evaluations.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
             let mut status = rule.status.lock();
-            status.last_evaluation = Some(wall);
+            status.last_evaluation = Some(rule_wall);
             status.evaluation_time = rule_started.elapsed();
             match result {
                 Ok(()) => {
@@ -166,10 +225,17 @@ impl Group {
                 }
             }
         }
-        if !self.restored.swap(true, std::sync::atomic::Ordering::AcqRel) {
-            self.restore_for_state(ctx, ts);
-        }
         *self.last.lock() = (Some(wall), started.elapsed());
+        // Like Prometheus, restore after the second evaluation: by then recording rules the alerts
+        // depend on have values.
+        let n = self.evaluations.fetch_add(1, std::sync::atomic::Ordering::AcqRel) + 1;
+        if n >= 2 && self.should_restore.swap(false, std::sync::atomic::Ordering::AcqRel) {
+            self.restore_for_state(ctx, crate::api::now_ms());
+        } else if n >= 2 {
+            for rule in &self.rules {
+                rule.alerts.lock().restored = true;
+            }
+        }
     }
 
     /// Runs a rule's query at `ts` and returns its samples.
@@ -200,15 +266,10 @@ impl Group {
         }
     }
 
-    fn evaluate_rule(&self, ctx: &EvalContext, rule: &Rule, ts: i64) -> Result<(), String> {
-        let samples = match self.query(ctx, &rule.spec.expr, ts) {
-            Ok(s) => s,
-            Err(e) => {
-                // A failed rule's series go stale, as in Prometheus.
-                self.write(ctx, rule, ts, Vec::new())?;
-                return Err(e);
-            }
-        };
+    /// Evaluates one rule: its query and samples at `ts`, alert state at `state_ts`. A failing
+    /// rule writes nothing and keeps its series (they are not marked stale), as in Prometheus.
+    fn evaluate_rule(&self, ctx: &EvalContext, rule: &Rule, ts: i64, state_ts: i64) -> Result<(), String> {
+        let samples = self.query(ctx, &rule.spec.expr, ts)?;
         match &rule.spec.kind {
             RuleKind::Recording { record } => {
                 let mut out = Vec::with_capacity(samples.len());
@@ -221,15 +282,16 @@ impl Group {
                     }
                     let labels = b.labels();
                     if !seen.insert(labels.clone()) {
-                        self.write(ctx, rule, ts, Vec::new())?;
                         return Err("vector contains metrics with the same labelset after applying rule labels".into());
                     }
                     out.push((labels, v));
                 }
                 if self.spec.limit > 0 && out.len() > self.spec.limit {
-                    let n = out.len();
-                    self.write(ctx, rule, ts, Vec::new())?;
-                    return Err(format!("exceeded limit of {} with {n} series", self.spec.limit));
+                    return Err(format!(
+                        "exceeded limit of {} with {} series",
+                        self.spec.limit,
+                        out.len()
+                    ));
                 }
                 self.write(ctx, rule, ts, out)
             }
@@ -241,7 +303,6 @@ impl Group {
             } => {
                 let mut candidates = Vec::with_capacity(samples.len());
                 let mut seen = HashSet::new();
-                let mut template_error = None;
                 for (labels, value) in samples {
                     let pairs: Vec<(String, String)> = labels
                         .iter()
@@ -253,34 +314,31 @@ impl Group {
                         value,
                         external_url: &ctx.external_url,
                     };
-                    let mut expand = |template: &Template, raw: &str| {
+                    // A template that fails expands to the error, as in Prometheus (the rule stays healthy).
+                    let expand = |template: &Template| {
                         let mut out = String::new();
                         match template.render_alert(&data, &mut out) {
                             Ok(()) => out,
                             Err(e) => {
-                                template_error.get_or_insert_with(|| e.to_string());
-                                format!("<error expanding template: {e}>{raw}")
+                                tracing::warn!(rule = %name, error = %e, "expanding alert template failed");
+                                format!("<error expanding template: {e}>")
                             }
                         }
                     };
                     let mut b = LabelsBuilder::new(&labels);
                     b.del("__name__");
                     for (k, raw, template) in &rule.spec.labels {
-                        let value = template.as_ref().map_or_else(|| raw.clone(), |t| expand(t, raw));
+                        let value = template.as_ref().map_or_else(|| raw.clone(), &expand);
                         b.set(k, &value);
                     }
                     b.set("alertname", name);
                     let labels = b.labels();
                     if !seen.insert(labels.clone()) {
-                        self.write(ctx, rule, ts, Vec::new())?;
                         return Err(
                             "vector contains metrics with the same labelset after applying alert labels".into(),
                         );
                     }
-                    let annotations = annotations
-                        .iter()
-                        .map(|(k, raw, t)| (k.clone(), expand(t, raw)))
-                        .collect();
+                    let annotations = annotations.iter().map(|(k, _, t)| (k.clone(), expand(t))).collect();
                     candidates.push(Candidate {
                         labels,
                         annotations,
@@ -290,19 +348,15 @@ impl Group {
                 let (series, sending) = {
                     let mut alerts = rule.alerts.lock();
                     let update = alerts.update(
-                        ts,
+                        state_ts,
                         candidates,
                         hold.as_millis() as i64,
                         keep_firing_for.as_millis() as i64,
                         self.spec.limit,
                     );
-                    if let Err(e) = update {
-                        drop(alerts);
-                        self.write(ctx, rule, ts, Vec::new())?;
-                        return Err(e);
-                    }
+                    update?;
                     let sending = alerts.take_due(
-                        ts,
+                        state_ts,
                         ctx.resend_delay.as_millis() as i64,
                         self.spec.interval.as_millis() as i64,
                     );
@@ -317,10 +371,7 @@ impl Group {
                             .collect(),
                     );
                 }
-                match template_error {
-                    Some(e) => Err(format!("expanding templates: {e}")),
-                    None => Ok(()),
-                }
+                Ok(())
             }
         }
     }
@@ -397,14 +448,18 @@ impl Group {
                 ];
                 let matchers: Vec<Matcher> = matchers.into_iter().filter_map(Result::ok).collect();
                 use query::promql::eval::Storage;
-                match query::promql::eval::TsdbStorage(&ctx.db).select(mint, ts - 1, &matchers) {
+                match query::promql::eval::TsdbStorage(&ctx.db).select(mint, ts, &matchers) {
                     Ok(found) => {
                         for series in found {
-                            let Some(last) = series.samples.iter().rev().find(|s| !tsdb::is_stale_nan(s.v)) else {
+                            // The last sample decides: a staleness marker means the alert had
+                            // resolved, and nothing is restored (as in Prometheus).
+                            let Some(last) = series.samples.last() else { continue };
+                            if tsdb::is_stale_nan(last.v) {
                                 continue;
-                            };
+                            }
                             let key = LabelsBuilder::new(&series.labels).del("__name__").labels();
-                            history.insert(key, (last.t, last.v));
+                            // Prometheus keeps whole seconds of the time it went down.
+                            history.insert(key, (last.t - last.t.rem_euclid(1000), last.v));
                         }
                     }
                     Err(e) => {
@@ -412,19 +467,28 @@ impl Group {
                     }
                 }
             }
-            let mut alerts = rule.alerts.lock();
-            alerts.restore(
+            rule.alerts.lock().restore(
                 ts,
                 &history,
                 hold.as_millis() as i64,
                 ctx.for_grace_period.as_millis() as i64,
             );
-            let series = alerts.series();
-            drop(alerts);
-            if let Err(e) = self.write(ctx, rule, ts, series) {
-                tracing::warn!(rule = %name, error = %e, "writing restored alert series failed");
-            }
         }
+    }
+}
+
+/// Appends staleness markers for `series` at `ts`.
+fn write_stale(ctx: &EvalContext, series: &HashSet<Labels>, ts: i64) {
+    let mut appender = ctx.db.appender();
+    for labels in series {
+        if let Err(e) = appender.append(labels, ts, tsdb::stale_nan()) {
+            tracing::warn!(series = %labels, error = %e, "cannot mark a rule series stale");
+        }
+    }
+    if !appender.is_empty()
+        && let Err(e) = appender.commit()
+    {
+        tracing::warn!(error = %e, "writing staleness markers of rule series failed");
     }
 }
 

@@ -21,12 +21,21 @@ use group::{EvalContext, Group};
 /// Runs the rule groups.
 pub struct RuleManager {
     state: Mutex<ManagerState>,
+    /// Serialises `apply` calls.
+    applying: tokio::sync::Mutex<()>,
+}
+
+struct Running {
+    group: Arc<Group>,
+    stop: watch::Sender<bool>,
+    task: tokio::task::JoinHandle<()>,
 }
 
 struct ManagerState {
     ctx: Arc<EvalContext>,
-    groups: Vec<Arc<Group>>,
-    stops: Vec<watch::Sender<bool>>,
+    running: Vec<Running>,
+    /// Whether groups were loaded before (only the first load restores `for` state).
+    loaded: bool,
 }
 
 impl RuleManager {
@@ -35,54 +44,83 @@ impl RuleManager {
         Arc::new(RuleManager {
             state: Mutex::new(ManagerState {
                 ctx: Arc::new(ctx),
-                groups: Vec::new(),
-                stops: Vec::new(),
+                running: Vec::new(),
+                loaded: false,
             }),
+            applying: tokio::sync::Mutex::new(()),
         })
     }
 
-    /// Replaces the groups (and the external labels / URL), carrying over the state of rules
-    /// whose definition did not change. Must run inside the tokio runtime.
-    pub fn apply(&self, specs: Vec<GroupSpec>, external_labels: Vec<(String, String)>, external_url: String) {
-        let mut state = self.state.lock();
-        for stop in state.stops.drain(..) {
-            let _ = stop.send(true);
+    /// Replaces the groups (and the external labels / URL). Groups whose definition did not
+    /// change keep running untouched; changed ones are stopped (waiting for an evaluation in
+    /// progress), then restarted with the state of their rules carried over; removed ones have
+    /// their series marked stale.
+    pub async fn apply(&self, specs: Vec<GroupSpec>, external_labels: Vec<(String, String)>, external_url: String) {
+        let _serial = self.applying.lock().await;
+        let (ctx, ctx_changed, initial, old) = {
+            let mut state = self.state.lock();
+            let old = &state.ctx;
+            let changed = old.external_labels != external_labels || old.external_url != external_url;
+            if changed {
+                state.ctx = Arc::new(EvalContext {
+                    db: old.db.clone(),
+                    logs: old.logs.clone(),
+                    promql: query::promql::eval::Engine::new(old.promql.options().clone()),
+                    logql: old.logql.clone(),
+                    notifier: old.notifier.clone(),
+                    external_labels,
+                    external_url,
+                    resend_delay: old.resend_delay,
+                    for_grace_period: old.for_grace_period,
+                    outage_tolerance: old.outage_tolerance,
+                });
+            }
+            let initial = !state.loaded;
+            state.loaded = true;
+            (state.ctx.clone(), changed, initial, std::mem::take(&mut state.running))
+        };
+        let mut keep = Vec::new();
+        let mut stopped = Vec::new();
+        for r in old {
+            let unchanged = !ctx_changed && specs.iter().any(|s| s.same_as(&r.group.spec));
+            if unchanged {
+                keep.push(r);
+            } else {
+                let _ = r.stop.send(true);
+                // Wait for an evaluation in progress, so its state changes are carried over.
+                let _ = r.task.await;
+                stopped.push(r.group);
+            }
         }
-        let old = &state.ctx;
-        let ctx = Arc::new(EvalContext {
-            db: old.db.clone(),
-            logs: old.logs.clone(),
-            promql: query::promql::eval::Engine::new(old.promql.options().clone()),
-            logql: old.logql.clone(),
-            notifier: old.notifier.clone(),
-            external_labels,
-            external_url,
-            resend_delay: old.resend_delay,
-            for_grace_period: old.for_grace_period,
-            outage_tolerance: old.outage_tolerance,
-        });
-        let previous = std::mem::take(&mut state.groups);
-        let mut groups = Vec::with_capacity(specs.len());
+        let mut running = Vec::with_capacity(specs.len());
         for spec in specs {
+            if let Some(i) = keep.iter().position(|r| r.group.spec.same_as(&spec)) {
+                running.push(keep.swap_remove(i));
+                continue;
+            }
             let key = format!("{};{}", spec.file.display(), spec.name);
-            let before = previous.iter().find(|g| g.key() == key);
-            groups.push(Arc::new(Group::new(spec, before.map(|g| g.as_ref()))));
+            let before = stopped
+                .iter()
+                .position(|g| g.key() == key)
+                .map(|i| stopped.swap_remove(i));
+            let group = Arc::new(Group::new(spec, before.as_deref(), initial));
+            let (stop, rx) = watch::channel(false);
+            let task = tokio::spawn(run_group(ctx.clone(), group.clone(), rx));
+            running.push(Running { group, stop, task });
         }
-        let mut stops = Vec::with_capacity(groups.len());
-        for group in &groups {
-            let (tx, rx) = watch::channel(false);
-            tokio::spawn(run_group(ctx.clone(), group.clone(), rx));
-            stops.push(tx);
+        // Groups that are gone: their series end now.
+        let now = now_ms();
+        for group in stopped {
+            let ctx = ctx.clone();
+            let _ = tokio::task::spawn_blocking(move || group.mark_all_stale(&ctx, now)).await;
         }
-        tracing::info!(groups = groups.len(), "rule groups loaded");
-        state.ctx = ctx;
-        state.groups = groups;
-        state.stops = stops;
+        tracing::info!(groups = running.len(), "rule groups loaded");
+        self.state.lock().running = running;
     }
 
     /// The groups in force.
     pub fn groups(&self) -> Vec<Arc<Group>> {
-        self.state.lock().groups.clone()
+        self.state.lock().running.iter().map(|r| r.group.clone()).collect()
     }
 
     /// The notifier.
@@ -92,8 +130,8 @@ impl RuleManager {
 
     /// Stops every group loop.
     pub fn stop(&self) {
-        for stop in self.state.lock().stops.drain(..) {
-            let _ = stop.send(true);
+        for r in self.state.lock().running.drain(..) {
+            let _ = r.stop.send(true);
         }
     }
 }
