@@ -314,6 +314,13 @@ fn alerts_go_pending_fire_notify_and_resolve() {
     let only = &by_name["data"]["groups"][0]["rules"];
     assert_eq!(only.as_array().map(Vec::len), Some(1));
     assert_eq!(only[0]["alerts"], Value::Null, "{only}");
+    let by_label = get_json(&format!(
+        "{base}/api/v1/rules?match[]={}",
+        urlencode("{severity=\"page\"}")
+    ));
+    let matched: Vec<&Value> = by_label["data"]["groups"].as_array().expect("groups").iter().collect();
+    assert_eq!(matched.len(), 1);
+    assert_eq!(matched[0]["rules"][0]["name"], "QueueTooDeep");
     let managers = get_json(&format!("{base}/api/v1/alertmanagers"));
     let expected: Vec<Value> = am
         .iter()

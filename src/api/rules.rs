@@ -1,6 +1,6 @@
-//! `/api/v1/rules` and `/api/v1/alerts` in Prometheus's shapes (Grafana reads the first to list
-//! recording rules), with the `type`, `rule_name[]`, `rule_group[]`, `file[]` and
-//! `exclude_alerts` filters.
+//! `/api/v1/rules`, `/api/v1/alerts` and `/api/v1/alertmanagers` in Prometheus's shapes (Grafana
+//! reads the first to list recording rules), with the `type`, `rule_name[]`, `rule_group[]`,
+//! `file[]`, `match[]` and `exclude_alerts` filters.
 
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -105,6 +105,10 @@ async fn rules(State(manager): State<Arc<RuleManager>>, request: Request) -> Res
             ));
         }
     };
+    let matcher_sets = match crate::api::query::params::matcher_sets(&params) {
+        Ok(sets) => sets,
+        Err(e) => return Ok(e.into_response()),
+    };
     let names = params.all("rule_name[]");
     let group_names = params.all("rule_group[]");
     let files = params.all("file[]");
@@ -123,6 +127,17 @@ async fn rules(State(manager): State<Arc<RuleManager>>, request: Request) -> Res
         for rule in &group.rules {
             if !names.is_empty() && !names.contains(&rule.spec.name()) {
                 continue;
+            }
+            // `match[]`: the rule's labels must satisfy one of the selectors (as Prometheus).
+            if !matcher_sets.is_empty() {
+                let labels = tsdb::Labels::new(rule.spec.labels.iter().map(|(k, v, _)| (k.as_str(), v.as_str())))
+                    .unwrap_or_default();
+                if !matcher_sets
+                    .iter()
+                    .any(|set| tsdb::labels::matches_labels(set, &labels))
+                {
+                    continue;
+                }
             }
             let status = rule.status.lock().clone();
             let labels = pairs(rule.spec.labels.iter().map(|(k, v, _)| (k.as_str(), v.as_str())));
