@@ -504,7 +504,7 @@ async fn run_pages(client: &Client, base: &str, shots: &Path) {
     wait_js(
         client,
         "health panels",
-        "return document.querySelectorAll('.dashboard [data-panel-index]').length === 10",
+        "return document.querySelectorAll('.dashboard [data-panel-index]').length === 12",
     )
     .await;
     screenshot(client, shots, "dashboard-health").await;
