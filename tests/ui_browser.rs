@@ -17,6 +17,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+use fantoccini::actions::{InputSource, MOUSE_BUTTON_LEFT, MouseActions, PointerAction};
 use fantoccini::{Client, ClientBuilder, Locator};
 use serde_json::{Value, json};
 
@@ -289,7 +290,54 @@ async fn run_pages(client: &Client, base: &str, shots: &Path) {
         "state in the URL: {hash}"
     );
     no_error_messages(client, "metrics").await;
+
+    // Hover read-out: the tooltip lists both series at the cursor.
+    let canvas = client
+        .find(Locator::Css(".result-graph canvas.chart-canvas"))
+        .await
+        .expect("canvas");
+    let hover = MouseActions::new("mouse".into()).then(PointerAction::MoveToElement {
+        element: canvas.clone(),
+        duration: None,
+        x: 150.0,
+        y: 0.0,
+    });
+    client.perform_actions(hover).await.expect("hover");
+    wait_js(
+        client,
+        "tooltip",
+        "const t = document.querySelector('.result-graph .chart-tooltip'); return t && !t.hidden && t.querySelectorAll('.chart-tooltip-row').length === 2",
+    )
+    .await;
     screenshot(client, shots, "metrics-graph").await;
+    // Drag to zoom: the range becomes absolute times in the URL.
+    let drag = MouseActions::new("mouse".into())
+        .then(PointerAction::MoveToElement {
+            element: canvas,
+            duration: None,
+            x: -200.0,
+            y: 0.0,
+        })
+        .then(PointerAction::Down {
+            button: MOUSE_BUTTON_LEFT,
+        })
+        .then(PointerAction::MoveBy {
+            duration: Some(Duration::from_millis(200)),
+            x: 300.0,
+            y: 0.0,
+        })
+        .then(PointerAction::Up {
+            button: MOUSE_BUTTON_LEFT,
+        });
+    client.perform_actions(drag).await.expect("drag");
+    let zoomed = wait_js(
+        client,
+        "zoomed range",
+        "const p = new URLSearchParams(location.hash.split('?')[1]); return /^\\d{4}-/.test(p.get('from') || '') && /^\\d{4}-/.test(p.get('to') || '') ? p.get('from') + ' ' + p.get('to') : ''",
+    )
+    .await;
+    assert!(zoomed.as_str().unwrap_or("").ends_with('Z'), "{zoomed}");
+    client.back().await.expect("back to the unzoomed view");
 
     // An unfinished query shows the parse error inline, with its position.
     input.clear().await.expect("clear");
