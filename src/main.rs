@@ -5,6 +5,7 @@
 
 mod api;
 mod check;
+mod civil;
 mod config;
 mod dashboards;
 mod import;

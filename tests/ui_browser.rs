@@ -130,6 +130,17 @@ async fn wait_js(client: &Client, what: &str, script: &str) -> Value {
     }
 }
 
+/// Clicks the element matching a CSS selector.
+async fn click(client: &Client, selector: &str) {
+    client
+        .find(Locator::Css(selector))
+        .await
+        .unwrap_or_else(|e| panic!("no element {selector}: {e}"))
+        .click()
+        .await
+        .unwrap_or_else(|e| panic!("clicking {selector}: {e}"));
+}
+
 async fn screenshot(client: &Client, dir: &Path, name: &str) {
     let png = client.screenshot().await.expect("screenshot");
     std::fs::write(dir.join(format!("{name}.png")), png).expect("write screenshot");
@@ -354,13 +365,7 @@ async fn run_pages(client: &Client, base: &str, shots: &Path) {
     input.send_keys("\u{e00c}\u{e007}").await.expect("escape, enter");
 
     // The table view of the instant query.
-    client
-        .find(Locator::Css("button[data-tab=table]"))
-        .await
-        .expect("table tab")
-        .click()
-        .await
-        .expect("click");
+    click(client, "button[data-tab=table]").await;
     wait_js(
         client,
         "table rows",
@@ -368,13 +373,7 @@ async fn run_pages(client: &Client, base: &str, shots: &Path) {
     )
     .await;
     screenshot(client, shots, "metrics-table").await;
-    client
-        .find(Locator::Css("button[data-tab=graph]"))
-        .await
-        .expect("graph tab")
-        .click()
-        .await
-        .expect("click");
+    click(client, "button[data-tab=graph]").await;
     wait_js(
         client,
         "graph again",
@@ -383,13 +382,7 @@ async fn run_pages(client: &Client, base: &str, shots: &Path) {
     .await;
 
     // 2. Metrics → logs: the series' link opens the logs of its container for the same range.
-    client
-        .find(Locator::Css(".result-graph .logs-link"))
-        .await
-        .expect("logs link")
-        .click()
-        .await
-        .expect("click");
+    click(client, ".result-graph .logs-link").await;
     wait_js(
         client,
         "log lines",
@@ -426,13 +419,7 @@ async fn run_pages(client: &Client, base: &str, shots: &Path) {
     screenshot(client, shots, "logs").await;
 
     // And back: a line's metrics link opens the container's series.
-    client
-        .find(Locator::Css(".log-line .metrics-link"))
-        .await
-        .expect("metrics link")
-        .click()
-        .await
-        .expect("click");
+    click(client, ".log-line .metrics-link").await;
     wait_js(client, "container series", "const c = document.querySelector('.result-graph canvas.chart-canvas'); return c && Number(c.dataset.series) >= 3").await;
     let legend = texts(client, ".result-graph .chart-legend-name").await;
     assert!(legend.iter().all(|t| t.contains("container=\"web\"")), "{legend:?}");
@@ -455,13 +442,7 @@ async fn run_pages(client: &Client, base: &str, shots: &Path) {
     assert_eq!(marks, ["checkout", "checkout", "checkout"]);
 
     // 4. Live tail: a line pushed now appears without reloading.
-    client
-        .find(Locator::Css("button.live-toggle"))
-        .await
-        .expect("live")
-        .click()
-        .await
-        .expect("click");
+    click(client, "button.live-toggle").await;
     wait_js(
         client,
         "tail started",
@@ -481,13 +462,7 @@ async fn run_pages(client: &Client, base: &str, shots: &Path) {
     .expect("push thread");
     wait_js(client, "tailed line", "return [...document.querySelectorAll('.log-line .log-text')].some(e => e.textContent.includes('tail-marker-7f3a'))").await;
     screenshot(client, shots, "logs-live").await;
-    client
-        .find(Locator::Css("button.live-toggle"))
-        .await
-        .expect("live")
-        .click()
-        .await
-        .expect("click");
+    click(client, "button.live-toggle").await;
 
     // Older lines load when the end of the list scrolls into view.
     let url = format!(
@@ -590,13 +565,7 @@ async fn run_pages(client: &Client, base: &str, shots: &Path) {
         .execute("return getComputedStyle(document.body).backgroundColor", vec![])
         .await
         .expect("colour");
-    client
-        .find(Locator::Css("button.theme-toggle"))
-        .await
-        .expect("toggle")
-        .click()
-        .await
-        .expect("click");
+    click(client, "button.theme-toggle").await;
     let after = client
         .execute("return getComputedStyle(document.body).backgroundColor", vec![])
         .await
@@ -620,13 +589,7 @@ async fn run_pages(client: &Client, base: &str, shots: &Path) {
     );
     no_error_messages(client, "alerts").await;
     screenshot(client, shots, "alerts").await;
-    client
-        .find(Locator::Css("article.rule[data-rule=WebServerErrors] .explorer-link"))
-        .await
-        .expect("explorer link")
-        .click()
-        .await
-        .expect("click");
+    click(client, "article.rule[data-rule=WebServerErrors] .explorer-link").await;
     wait_js(
         client,
         "the rule's query graphed",
