@@ -362,7 +362,12 @@ fn config_errors_name_the_key_and_line() {
             "scrape_configs:\n  - job_name: a\n    relabel_configs:\n      - action: hashmod\n        target_label: x\n",
             "modulus",
         ),
-        ("alerting:\n  alertmanagers: []\n", "line 1: alerting is not supported"),
+        (
+            "alerting:\n  alert_relabel_configs: []\n",
+            "line 2: alerting.alert_relabel_configs is not supported",
+        ),
+        ("remote_write:\n  - url: http://x\n", "line 1: remote_write is not supported"),
+        ("rule_files: ['missing/[']\n", "rule_files: invalid pattern"),
     ];
     for (text, expected) in cases {
         let path = dir.path().join("bad.yml");
