@@ -366,7 +366,10 @@ fn config_errors_name_the_key_and_line() {
             "alerting:\n  alert_relabel_configs: []\n",
             "line 2: alerting.alert_relabel_configs is not supported",
         ),
-        ("remote_write:\n  - url: http://x\n", "line 1: remote_write is not supported"),
+        (
+            "remote_write:\n  - url: http://x\n",
+            "line 1: remote_write is not supported",
+        ),
         ("rule_files: ['missing/[']\n", "rule_files: invalid pattern"),
     ];
     for (text, expected) in cases {

@@ -7,7 +7,7 @@
 use std::sync::Arc;
 
 use axum::Router;
-use axum::body::Bytes;
+use axum::body::Body;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -118,17 +118,15 @@ async fn show(State(state): State<Arc<UiState>>, Path(id): Path<String>) -> Resp
 }
 
 /// `PUT /loupe/api/v1/dashboards/{id}`: 201 when created, 200 when replaced.
-async fn save(State(state): State<Arc<UiState>>, Path(id): Path<String>, body: Bytes) -> Response {
-    if body.len() > MAX_DASHBOARD_BYTES {
+async fn save(State(state): State<Arc<UiState>>, Path(id): Path<String>, body: Body) -> Response {
+    // Read no more than the limit: the router has no global body limit.
+    let Ok(body) = axum::body::to_bytes(body, MAX_DASHBOARD_BYTES).await else {
         return ApiError::new(
             ErrorType::TooLarge,
-            format!(
-                "dashboard of {} bytes exceeds the limit of {MAX_DASHBOARD_BYTES}",
-                body.len()
-            ),
+            format!("dashboard exceeds the limit of {MAX_DASHBOARD_BYTES} bytes"),
         )
         .into_response();
-    }
+    };
     let saved_id = id.clone();
     match blocking(move || state.dashboards.put(&id, &body)).await {
         Ok(created) => {
