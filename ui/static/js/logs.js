@@ -4,7 +4,7 @@
 
 import { h, clear, message, count } from './dom.js';
 import { timePicker, queryEditor, every } from './controls.js';
-import { resolveRange, autoStep, isoTime } from './timerange.js';
+import { viewRange, viewParams, autoStep, isoTime } from './timerange.js';
 import { graphPanel, streamEntries, logRow } from './panels.js';
 import { Chart } from './chart.js';
 import {
@@ -95,8 +95,7 @@ export function mount(root, params, nav) {
   }
 
   function range() {
-    const r = resolveRange(state.from, state.to, Date.now() / 1000);
-    return r.error ? { start: Date.now() / 1000 - 3600, end: Date.now() / 1000, error: r.error } : r;
+    return viewRange(state.from, state.to, Date.now() / 1000);
   }
 
   function save(push) {
@@ -298,10 +297,7 @@ export function mount(root, params, nav) {
 
 function normalise(params) {
   return {
-    q: params.q || '',
-    from: params.from || 'now-1h',
-    to: params.to || 'now',
-    refresh: params.refresh || '',
+    ...viewParams(params),
     live: params.live === '1' ? '1' : '',
   };
 }

@@ -4,7 +4,7 @@
 
 import { h, clear, message } from './dom.js';
 import { timePicker, queryEditor, every } from './controls.js';
-import { resolveRange, autoStep, isoTime } from './timerange.js';
+import { viewRange, viewParams, autoStep, isoTime } from './timerange.js';
 import { graphPanel, resultTable } from './panels.js';
 import * as api from './api.js';
 
@@ -81,8 +81,7 @@ export function mount(root, params, nav) {
     tableBox));
 
   function range() {
-    const r = resolveRange(state.from, state.to, Date.now() / 1000);
-    return r.error ? { start: Date.now() / 1000 - 3600, end: Date.now() / 1000, error: r.error } : r;
+    return viewRange(state.from, state.to, Date.now() / 1000);
   }
 
   function save(push) {
@@ -147,10 +146,7 @@ export function mount(root, params, nav) {
 
 function normalise(params) {
   return {
-    q: params.q || '',
-    from: params.from || 'now-1h',
-    to: params.to || 'now',
-    refresh: params.refresh || '',
+    ...viewParams(params),
     tab: params.tab === 'table' ? 'table' : 'graph',
     stacked: params.stacked === '1' ? '1' : '',
   };

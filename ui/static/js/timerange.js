@@ -134,3 +134,30 @@ export function rangeLabel(from, to) {
   }
   return `${from} to ${to}`;
 }
+
+/**
+ * The range of a view's `from` / `to`: resolved, or the last hour with the error when they do not
+ * parse (the view still shows something and the error next to the picker).
+ * @param {string} from
+ * @param {string} to
+ * @param {number} nowSec
+ * @returns {{start: number, end: number, error?: string}}
+ */
+export function viewRange(from, to, nowSec) {
+  const r = resolveRange(from, to, nowSec);
+  return r.error ? { start: nowSec - 3600, end: nowSec, error: r.error } : r;
+}
+
+/**
+ * The URL parameters every explorer shares, with their defaults (last hour, no refresh).
+ * @param {Record<string, string>} params
+ * @returns {{q: string, from: string, to: string, refresh: string}}
+ */
+export function viewParams(params) {
+  return {
+    q: params.q || '',
+    from: params.from || 'now-1h',
+    to: params.to || 'now',
+    refresh: params.refresh || '',
+  };
+}
