@@ -26,6 +26,7 @@ pub mod querybench;
 pub mod report;
 pub mod rulescompare;
 pub mod scrape;
+pub mod sidebyside;
 
 use std::path::{Path, PathBuf};
 use std::time::Instant;

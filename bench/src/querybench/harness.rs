@@ -7,8 +7,9 @@ use std::time::{Duration, Instant};
 use super::client;
 use super::compare::{self, Answer, REL_TOLERANCE};
 use super::dataset::{Dataset, DatasetConfig};
-use super::report::{QueryFigures, Report, SystemFigures, Timing};
-use super::systems::{self, Server};
+use super::promtool;
+use super::report::{PeerComparison, QueryFigures, Report, SystemFigures, SystemTiming, Timing};
+use super::systems::{self, Server, System};
 use crate::Result;
 
 /// Most points a range query may return per series (Loupe's and Prometheus's limit).
@@ -19,7 +20,7 @@ const MAX_POINTS: i64 = 11_000;
 pub struct QuerySpec {
     /// Short name for the table.
     pub name: &'static str,
-    /// The PromQL expression.
+    /// The PromQL expression; `$__range` stands for the dataset's length (`24h`).
     pub expr: &'static str,
     /// An instant query at the end of the range (else a range query over the whole range).
     pub instant: bool,
@@ -67,8 +68,8 @@ pub const QUERIES: [QuerySpec; 7] = [
         rate_based: true,
     },
     QuerySpec {
-        name: "increase over 1d (instant)",
-        expr: "sum(increase(http_requests_total[1d]))",
+        name: "increase over the whole range (instant)",
+        expr: "sum(increase(http_requests_total[$__range]))",
         instant: true,
         rate_based: true,
     },
@@ -81,6 +82,12 @@ pub struct Settings {
     pub loupe: PathBuf,
     /// VictoriaMetrics' binary.
     pub victoria_metrics: PathBuf,
+    /// Prometheus's binary; `None` leaves Prometheus out.
+    pub prometheus: Option<PathBuf>,
+    /// `promtool`, which makes Prometheus's blocks from the dataset.
+    pub promtool: PathBuf,
+    /// Longest `promtool` may run.
+    pub promtool_limit: Duration,
     /// Series in the dataset.
     pub series: usize,
     /// Hours the dataset covers.
@@ -102,6 +109,9 @@ impl Default for Settings {
         Settings {
             loupe: PathBuf::from("target/release/loupe"),
             victoria_metrics: PathBuf::from("/usr/bin/victoria-metrics"),
+            prometheus: Some(PathBuf::from("/usr/bin/prometheus")),
+            promtool: PathBuf::from("/usr/bin/promtool"),
+            promtool_limit: Duration::from_secs(3600),
             series: 10_000,
             hours: 24,
             runs: 5,
@@ -109,6 +119,51 @@ impl Default for Settings {
             chunk_bytes: 50 << 20,
             settle_limit: Duration::from_secs(300),
             work_dir: None,
+        }
+    }
+}
+
+impl QuerySpec {
+    /// The expression for a dataset of `hours` hours.
+    pub fn text(&self, hours: u32) -> String {
+        self.expr.replace("$__range", &format!("{hours}h"))
+    }
+}
+
+/// The longest range of the query set's range queries, in milliseconds.
+const LONGEST_RANGE_MS: i64 = 300_000;
+
+/// When the queries are evaluated: range queries from the first instant whose 5-minute windows hold
+/// only data, off the sample grid by half an interval (so no sample sits on a window's boundary),
+/// every `step` to the end; instant queries half an interval after the last sample, over the whole
+/// dataset. Off the grid and inside the data, Prometheus 2.x (closed windows, zero-point check
+/// before the extrapolation threshold) and 3.x (left-open windows, threshold first) must agree, so
+/// Debian's Prometheus 2 checks answers given with 3.x semantics.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct EvalTimes {
+    /// First range-query evaluation, ms.
+    pub start_ms: i64,
+    /// Last range-query evaluation, ms.
+    pub end_ms: i64,
+    /// Range-query step, ms.
+    pub step_ms: i64,
+    /// Instant-query time, ms.
+    pub instant_ms: i64,
+}
+
+impl EvalTimes {
+    /// The times for `dataset`.
+    pub fn of(dataset: &Dataset) -> EvalTimes {
+        let half = dataset.config.interval_ms / 2;
+        let start_ms = dataset.start_ms() + LONGEST_RANGE_MS + half;
+        let last = dataset.config.end_ms;
+        let step = step_ms(last - start_ms);
+        let end_ms = start_ms + (last - start_ms).max(0) / step * step;
+        EvalTimes {
+            start_ms,
+            end_ms,
+            step_ms: step,
+            instant_ms: last + half,
         }
     }
 }
@@ -123,17 +178,17 @@ pub fn step_ms(range_ms: i64) -> i64 {
     step
 }
 
-/// The request path of `query` over the dataset's range.
-fn query_path(query: &QuerySpec, start_ms: i64, end_ms: i64, step: i64) -> String {
-    let expr = client::url_encode(query.expr);
+/// The request path of `query` (for a dataset of `hours` hours) at `times`.
+fn query_path(query: &QuerySpec, hours: u32, times: &EvalTimes) -> String {
+    let expr = client::url_encode(&query.text(hours));
     if query.instant {
-        format!("/api/v1/query?query={expr}&time={}", client::seconds(end_ms))
+        format!("/api/v1/query?query={expr}&time={}", client::seconds(times.instant_ms))
     } else {
         format!(
             "/api/v1/query_range?query={expr}&start={}&end={}&step={}",
-            client::seconds(start_ms),
-            client::seconds(end_ms),
-            client::seconds(step)
+            client::seconds(times.start_ms),
+            client::seconds(times.end_ms),
+            client::seconds(times.step_ms)
         )
     }
 }
@@ -163,23 +218,25 @@ fn check_count_by_job(answer: &Answer, dataset: &Dataset) -> String {
     "correct".into()
 }
 
-/// The verdict of Loupe's answer against VictoriaMetrics'.
-fn verdict(query: &QuerySpec, c: &compare::Comparison) -> String {
+/// The verdict of Loupe's answer (`c`'s first) against `peer`'s: `match`, or for VictoriaMetrics on a
+/// rate-based query `differs (VM semantics): …`, else `MISMATCH: …`.
+fn verdict(query: &QuerySpec, peer: System, c: &compare::Comparison) -> String {
     if c.matches() {
         return "match".into();
     }
     let detail = format!(
-        "{} common series, {}/{} only in Loupe/VM, {} timestamp mismatches, {} of {} values off (median rel {:.1e}, max {:.1e})",
+        "{} common series, {}/{} only in Loupe/{}, {} timestamp mismatches, {} of {} values off (median rel {:.1e}, max {:.1e})",
         c.common_series,
         c.only_first,
         c.only_second,
+        peer.name(),
         c.timestamp_mismatches,
         c.value_mismatches,
         c.points_compared,
         c.median_relative_difference,
         c.max_relative_difference
     );
-    if query.rate_based {
+    if query.rate_based && peer == System::VictoriaMetrics {
         format!(
             "differs (VM semantics): {detail}; worst: {}",
             c.worst_difference.clone().unwrap_or_default()
@@ -195,7 +252,11 @@ fn verdict(query: &QuerySpec, c: &compare::Comparison) -> String {
 /// Runs the benchmark; `progress` is told what happens.
 pub fn run(settings: &Settings, mut progress: impl FnMut(&str)) -> Result<Report> {
     let started = Instant::now();
-    for binary in [&settings.loupe, &settings.victoria_metrics] {
+    let mut binaries = vec![&settings.loupe, &settings.victoria_metrics];
+    if let Some(prometheus) = &settings.prometheus {
+        binaries.extend([prometheus, &settings.promtool]);
+    }
+    for binary in binaries {
         if !binary.is_file() {
             return Err(format!("binary {} not found", binary.display()).into());
         }
@@ -220,19 +281,53 @@ pub fn run(settings: &Settings, mut progress: impl FnMut(&str)) -> Result<Report
             temp.path().to_path_buf()
         }
     };
-    let mut servers = vec![
-        Server::start_loupe(&settings.loupe, &work_dir)?,
-        Server::start_victoria_metrics(&settings.victoria_metrics, &work_dir)?,
-    ];
-    progress(&format!(
-        "loupe pid {} at {}, victoria-metrics pid {} at {}; work dir {}",
-        servers[0].pid(),
-        servers[0].addr,
-        servers[1].pid(),
-        servers[1].addr,
-        work_dir.display()
-    ));
-    let result = measure(settings, &dataset, &mut servers, &mut progress);
+    // Prometheus's import runs first, alone: promtool writes blocks that Prometheus opens at start.
+    let mut blocks = None;
+    if settings.prometheus.is_some() {
+        progress(&format!(
+            "writing {} samples as OpenMetrics and running promtool tsdb create-blocks-from openmetrics",
+            dataset.num_samples()
+        ));
+        let created = promtool::create_blocks(
+            &settings.promtool,
+            &dataset,
+            &work_dir,
+            &work_dir.join("prometheus-data"),
+            settings.promtool_limit,
+        )?;
+        progress(&format!(
+            "  promtool: {:.1} s, {:.1} CPU s for {} MB of OpenMetrics",
+            created.seconds,
+            created.cpu_seconds,
+            created.file_bytes / 1_000_000
+        ));
+        blocks = Some(created);
+    }
+    let mut servers = Vec::new();
+    let started_all = (|| -> Result<()> {
+        servers.push(Server::start_loupe(&settings.loupe, &work_dir)?);
+        servers.push(Server::start_victoria_metrics(&settings.victoria_metrics, &work_dir)?);
+        if let Some(prometheus) = &settings.prometheus {
+            servers.push(Server::start_prometheus(
+                prometheus,
+                &work_dir,
+                &work_dir.join("prometheus-data"),
+            )?);
+        }
+        Ok(())
+    })();
+    let result = started_all.and_then(|()| {
+        for server in &servers {
+            progress(&format!(
+                "{} pid {} at {}",
+                server.system.name(),
+                server.pid(),
+                server.addr
+            ));
+        }
+        progress(&format!("work dir {}", work_dir.display()));
+        measure(settings, &dataset, blocks, &mut servers, &mut progress)
+    });
     for server in servers {
         let name = server.system.name();
         if let Err(error) = server.stop() {
@@ -250,6 +345,10 @@ pub fn run(settings: &Settings, mut progress: impl FnMut(&str)) -> Result<Report
         runs: settings.runs,
         loupe: settings.loupe.display().to_string(),
         victoria_metrics_version: systems::victoria_metrics_version(&settings.victoria_metrics),
+        prometheus_version: settings
+            .prometheus
+            .as_deref()
+            .and_then(crate::scrape::prometheus_version),
         systems,
         queries,
         total_seconds: started.elapsed().as_secs_f64(),
@@ -260,10 +359,12 @@ pub fn run(settings: &Settings, mut progress: impl FnMut(&str)) -> Result<Report
 fn measure(
     settings: &Settings,
     dataset: &Dataset,
+    blocks: Option<promtool::BlocksCreated>,
     servers: &mut [Server],
     progress: &mut impl FnMut(&str),
 ) -> Result<(Vec<SystemFigures>, Vec<QueryFigures>, i64)> {
     let mut figures: Vec<SystemFigures> = servers.iter().map(|s| SystemFigures::new(s.system)).collect();
+    let importing: Vec<bool> = servers.iter().map(|s| s.system != System::Prometheus).collect();
     let cpu_before: Vec<f64> = servers.iter().map(Server::cpu_seconds).collect();
     progress(&format!(
         "importing {} series × {} samples ({} samples) in chunks of {} MB",
@@ -275,7 +376,12 @@ fn measure(
     let mut text_bytes = 0u64;
     for (i, chunk) in dataset.chunks(settings.chunk_bytes).enumerate() {
         text_bytes += chunk.len() as u64;
-        for (server, fig) in servers.iter_mut().zip(figures.iter_mut()) {
+        for ((server, fig), _) in servers
+            .iter_mut()
+            .zip(figures.iter_mut())
+            .zip(&importing)
+            .filter(|(_, importing)| **importing)
+        {
             fig.import_seconds += server.import(chunk.as_bytes())?.as_secs_f64();
         }
         if i % 20 == 19 {
@@ -283,19 +389,37 @@ fn measure(
         }
     }
     for ((server, fig), before) in servers.iter_mut().zip(figures.iter_mut()).zip(&cpu_before) {
-        fig.import_cpu_seconds = server.cpu_seconds() - before;
-        fig.import_text_bytes = text_bytes;
+        if server.system == System::Prometheus {
+            if let Some(created) = blocks {
+                fig.import_seconds = created.seconds;
+                fig.import_cpu_seconds = created.cpu_seconds;
+                fig.import_text_bytes = created.file_bytes;
+            }
+        } else {
+            fig.import_cpu_seconds = server.cpu_seconds() - before;
+            fig.import_text_bytes = text_bytes;
+        }
         progress(&format!("settling {}", server.system.name()));
         fig.settle_seconds = server.settle(settings.settle_limit)?.as_secs_f64();
         fig.disk_bytes = server.disk_bytes();
+        fig.bytes_per_sample = fig.disk_bytes as f64 / dataset.num_samples().max(1) as f64;
         (fig.rss_bytes, fig.peak_rss_bytes) = server.rss();
+        progress(&format!(
+            "  {}: import {:.1} s ({:.1} CPU s), settled in {:.1} s, {:.3} bytes per sample on disk",
+            server.system.name(),
+            fig.import_seconds,
+            fig.import_cpu_seconds,
+            fig.settle_seconds,
+            fig.bytes_per_sample
+        ));
     }
 
-    let step = step_ms(dataset.config.end_ms - dataset.start_ms());
+    let times = EvalTimes::of(dataset);
+    let step = times.step_ms;
     let mut queries = Vec::new();
     for query in &QUERIES {
-        let path = query_path(query, dataset.start_ms(), dataset.config.end_ms, step);
-        progress(&format!("query {}: {}", query.name, query.expr));
+        let path = query_path(query, dataset.config.hours, &times);
+        progress(&format!("query {}: {}", query.name, query.text(dataset.config.hours)));
         let mut answers: Vec<Option<Answer>> = Vec::new();
         let mut timings: Vec<Timing> = Vec::new();
         for server in servers.iter() {
@@ -318,9 +442,10 @@ fn measure(
             timings.push(timing);
         }
         for run in 0..settings.runs {
-            // Alternate which system goes first.
-            let order: Vec<usize> = if run % 2 == 0 { vec![0, 1] } else { vec![1, 0] };
-            for i in order {
+            // Rotate which system goes first.
+            let n = servers.len();
+            for k in 0..n {
+                let i = (run + k) % n;
                 if timings[i].error.is_some() {
                     continue;
                 }
@@ -333,25 +458,43 @@ fn measure(
         for t in &mut timings {
             t.summarise();
         }
-        let (comparison, verdict_text) = match (&answers[0], &answers[1]) {
-            (Some(loupe), Some(vm)) => {
-                let c = compare::compare(loupe, vm, REL_TOLERANCE);
-                let v = verdict(query, &c);
-                (Some(c), v)
-            }
-            _ => (None, "not compared (a query failed)".into()),
-        };
+        let mut comparisons = Vec::new();
+        for (server, answer) in servers.iter().zip(&answers).skip(1) {
+            let peer = server.system;
+            comparisons.push(match (&answers[0], answer) {
+                (Some(loupe), Some(other)) => {
+                    let c = compare::compare(loupe, other, REL_TOLERANCE);
+                    let v = verdict(query, peer, &c);
+                    PeerComparison {
+                        peer,
+                        comparison: Some(c),
+                        verdict: v,
+                    }
+                }
+                _ => PeerComparison {
+                    peer,
+                    comparison: None,
+                    verdict: "not compared (a query failed)".into(),
+                },
+            });
+        }
         let ground_truth = match (&answers[0], query.name) {
             (Some(loupe), "count by job") => Some(check_count_by_job(loupe, dataset)),
             _ => None,
         };
-        let mut timings = timings.into_iter();
+        let timings = servers
+            .iter()
+            .zip(timings)
+            .map(|(s, timing)| SystemTiming {
+                system: s.system,
+                timing,
+            })
+            .collect();
         let figures = QueryFigures::new(
             query,
-            timings.next().unwrap_or_default(),
-            timings.next().unwrap_or_default(),
-            comparison,
-            verdict_text,
+            query.text(dataset.config.hours),
+            timings,
+            comparisons,
             ground_truth,
         );
         progress(&format!("  {}", figures.summary()));
@@ -373,15 +516,34 @@ mod tests {
         assert_eq!(step_ms(86_400_000), 15_000);
         assert_eq!(86_400_000 / step_ms(86_400_000) + 1, 5761);
         assert_eq!(step_ms(7 * 86_400_000), 60_000);
-        let path = query_path(&QUERIES[4], 1_000_000, 2_000_000, 15_000);
+        let dataset = Dataset::new(DatasetConfig {
+            series: 100,
+            hours: 2,
+            interval_ms: 15_000,
+            end_ms: 1_000_020_000,
+            seed: 1,
+        })
+        .expect("valid");
+        let times = EvalTimes::of(&dataset);
+        assert_eq!(dataset.start_ms(), 993_780_000);
+        assert_eq!(
+            times,
+            EvalTimes {
+                start_ms: 994_087_500,
+                end_ms: 1_000_012_500,
+                step_ms: 15_000,
+                instant_ms: 1_000_027_500,
+            }
+        );
+        let path = query_path(&QUERIES[4], 2, &times);
         assert_eq!(
             path,
             "/api/v1/query_range?query=count%20by%20%28job%29%20%28http_requests_total%29\
-             &start=1000.000&end=2000.000&step=15.000"
+             &start=994087.500&end=1000012.500&step=15.000"
         );
         assert_eq!(
-            query_path(&QUERIES[6], 0, 2_000_000, 15_000),
-            "/api/v1/query?query=sum%28increase%28http_requests_total%5B1d%5D%29%29&time=2000.000"
+            query_path(&QUERIES[6], 2, &times),
+            "/api/v1/query?query=sum%28increase%28http_requests_total%5B2h%5D%29%29&time=1000027.500"
         );
     }
 
@@ -419,7 +581,7 @@ mod tests {
     #[test]
     fn verdicts() {
         let same = compare::Comparison::default();
-        assert_eq!(verdict(&QUERIES[0], &same), "match");
+        assert_eq!(verdict(&QUERIES[0], System::VictoriaMetrics, &same), "match");
         let off = compare::Comparison {
             common_series: 1,
             points_compared: 2,
@@ -428,7 +590,8 @@ mod tests {
             first_difference: Some("x".into()),
             ..Default::default()
         };
-        assert!(verdict(&QUERIES[0], &off).starts_with("differs (VM semantics)"));
-        assert!(verdict(&QUERIES[4], &off).starts_with("MISMATCH"));
+        assert!(verdict(&QUERIES[0], System::VictoriaMetrics, &off).starts_with("differs (VM semantics)"));
+        assert!(verdict(&QUERIES[0], System::Prometheus, &off).starts_with("MISMATCH"));
+        assert!(verdict(&QUERIES[4], System::VictoriaMetrics, &off).starts_with("MISMATCH"));
     }
 }

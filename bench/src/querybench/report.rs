@@ -56,6 +56,33 @@ pub fn nearest_rank(sorted: &[f64], q: f64) -> Option<f64> {
     Some(sorted[rank.min(sorted.len()) - 1])
 }
 
+/// One system's latencies for one query.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct SystemTiming {
+    /// Which system.
+    pub system: System,
+    /// Its latencies.
+    pub timing: Timing,
+}
+
+/// Loupe's answer against one peer's.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct PeerComparison {
+    /// The peer.
+    pub peer: System,
+    /// How the answers differ (`None` when one failed).
+    pub comparison: Option<Comparison>,
+    /// `match`, `differs (VM semantics): …`, `MISMATCH: …` or `not compared …`.
+    pub verdict: String,
+}
+
+impl PeerComparison {
+    /// True unless the answers differ in a way that is not a documented semantic difference.
+    pub fn acceptable(&self) -> bool {
+        self.verdict == "match" || self.verdict.starts_with("differs (VM semantics)")
+    }
+}
+
 /// One query's figures.
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct QueryFigures {
@@ -65,55 +92,83 @@ pub struct QueryFigures {
     pub expr: String,
     /// Instant (else range) query.
     pub instant: bool,
-    /// Loupe's latencies.
-    pub loupe: Timing,
-    /// VictoriaMetrics' latencies.
-    pub victoria_metrics: Timing,
-    /// Loupe's median over VictoriaMetrics' median.
-    pub ratio: Option<f64>,
-    /// Loupe's answer against VictoriaMetrics'.
-    pub comparison: Option<Comparison>,
-    /// `match`, `differs (VM semantics): …` or `MISMATCH: …`.
-    pub verdict: String,
+    /// Latencies, Loupe first.
+    pub timings: Vec<SystemTiming>,
+    /// The fastest peer by median.
+    pub fastest_peer: Option<System>,
+    /// Loupe's median over the fastest peer's median.
+    pub ratio_vs_fastest_peer: Option<f64>,
+    /// Loupe's answer against each peer's.
+    pub comparisons: Vec<PeerComparison>,
     /// Loupe's answer against values known from the dataset, where the query allows it.
     pub ground_truth: Option<String>,
+    /// Loupe answered, and its answer matches Prometheus's (or VictoriaMetrics' up to its documented
+    /// semantics) and the dataset where checked: a fast wrong answer is a failure.
+    pub correct: bool,
 }
 
 impl QueryFigures {
-    /// Assembles the figures and the ratio.
+    /// Assembles the figures, the ratio and the verdict.
     pub fn new(
         query: &QuerySpec,
-        loupe: Timing,
-        victoria_metrics: Timing,
-        comparison: Option<Comparison>,
-        verdict: String,
+        expr: String,
+        timings: Vec<SystemTiming>,
+        comparisons: Vec<PeerComparison>,
         ground_truth: Option<String>,
     ) -> QueryFigures {
-        let ratio = match (loupe.median_ms, victoria_metrics.median_ms) {
-            (Some(l), Some(v)) if v > 0.0 => Some(l / v),
+        let loupe = timings
+            .iter()
+            .find(|t| t.system == System::Loupe)
+            .and_then(|t| t.timing.median_ms);
+        let fastest = timings
+            .iter()
+            .filter(|t| t.system != System::Loupe)
+            .filter_map(|t| t.timing.median_ms.map(|m| (t.system, m)))
+            .min_by(|a, b| a.1.total_cmp(&b.1));
+        let ratio = match (loupe, fastest) {
+            (Some(l), Some((_, p))) if p > 0.0 => Some(l / p),
             _ => None,
         };
+        let correct = loupe.is_some()
+            && !comparisons.is_empty()
+            && comparisons.iter().all(PeerComparison::acceptable)
+            && ground_truth.as_deref().is_none_or(|t| t == "correct");
         QueryFigures {
             name: query.name.into(),
-            expr: query.expr.into(),
+            expr,
             instant: query.instant,
-            loupe,
-            victoria_metrics,
-            ratio,
-            comparison,
-            verdict,
+            timings,
+            fastest_peer: fastest.map(|f| f.0),
+            ratio_vs_fastest_peer: ratio,
+            comparisons,
             ground_truth,
+            correct,
         }
+    }
+
+    /// The timing of `system`, if it ran.
+    pub fn timing(&self, system: System) -> Option<&Timing> {
+        self.timings.iter().find(|t| t.system == system).map(|t| &t.timing)
     }
 
     /// One progress line.
     pub fn summary(&self) -> String {
+        let times: Vec<String> = self
+            .timings
+            .iter()
+            .map(|t| format!("{} {} ms", t.system.name(), show(t.timing.median_ms, 1)))
+            .collect();
+        let verdicts: Vec<String> = self
+            .comparisons
+            .iter()
+            .map(|c| format!("vs {}: {}", c.peer.name(), c.verdict))
+            .collect();
         format!(
-            "loupe {} ms, vm {} ms, ratio {}; {}",
-            show(self.loupe.median_ms, 1),
-            show(self.victoria_metrics.median_ms, 1),
-            show(self.ratio, 2),
-            self.verdict
+            "{}; Loupe / fastest peer {}; {}; {}",
+            times.join(", "),
+            show(self.ratio_vs_fastest_peer, 2),
+            if self.correct { "correct" } else { "WRONG OR FAILED" },
+            verdicts.join("; ")
         )
     }
 }
@@ -123,16 +178,18 @@ impl QueryFigures {
 pub struct SystemFigures {
     /// Which system.
     pub system: System,
-    /// Wall seconds spent in import requests.
+    /// Wall seconds of the import: HTTP import requests, or `promtool` for Prometheus.
     pub import_seconds: f64,
-    /// The system's CPU seconds during the import (both systems ran then).
+    /// CPU seconds of the import: the server process during the import, or `promtool`.
     pub import_cpu_seconds: f64,
-    /// Bytes of Prometheus text imported.
+    /// Bytes of text imported (Prometheus text, or OpenMetrics for `promtool`).
     pub import_text_bytes: u64,
-    /// Seconds until background work was idle after the import.
+    /// Seconds until background work (compaction, merges) was idle after the import.
     pub settle_seconds: f64,
     /// Bytes of the data directory after settling.
     pub disk_bytes: u64,
+    /// `disk_bytes` over the samples imported.
+    pub bytes_per_sample: f64,
     /// Resident memory after settling.
     pub rss_bytes: u64,
     /// Peak resident memory by the end of the queries.
@@ -149,6 +206,7 @@ impl SystemFigures {
             import_text_bytes: 0,
             settle_seconds: 0.0,
             disk_bytes: 0,
+            bytes_per_sample: f64::NAN,
             rss_bytes: 0,
             peak_rss_bytes: 0,
         }
@@ -176,7 +234,9 @@ pub struct Report {
     pub loupe: String,
     /// VictoriaMetrics' version.
     pub victoria_metrics_version: Option<String>,
-    /// Per-system figures.
+    /// Prometheus's version, when it ran.
+    pub prometheus_version: Option<String>,
+    /// Per-system figures, Loupe first.
     pub systems: Vec<SystemFigures>,
     /// Per-query figures.
     pub queries: Vec<QueryFigures>,
@@ -193,16 +253,24 @@ fn mib(bytes: u64) -> String {
 }
 
 impl Report {
+    /// The figures of `system`, if it ran.
+    pub fn system(&self, system: System) -> Option<&SystemFigures> {
+        self.systems.iter().find(|s| s.system == system)
+    }
+
     /// The report as markdown.
     pub fn markdown(&self) -> String {
         let mut out = String::new();
         let d = &self.dataset;
-        let _ = writeln!(out, "# Query latency: Loupe vs VictoriaMetrics\n");
+        let names: Vec<&str> = self.systems.iter().map(|s| s.system.name()).collect();
+        let _ = writeln!(out, "## Bulk import and queries: {}\n", names.join(", "));
         let _ = writeln!(
             out,
             "Dataset: {} series ({} targets) × {} samples at {} s = {} samples, {} h ending {} ms, seed {}. \
-             Range queries over the whole range at step {} s; {} timed runs after one warm-up, client-side \
-             wall time until the last byte. Loupe: `{}`; VictoriaMetrics: {}.\n",
+             Loupe and VictoriaMetrics import Prometheus text through `POST /api/v1/import/prometheus`; \
+             Prometheus gets blocks from `promtool tsdb create-blocks-from openmetrics` and compacts them \
+             at start. Range queries over the whole range at step {} s; {} timed runs after one warm-up, \
+             client-side wall time until the last byte. Loupe: `{}`; VictoriaMetrics: {}; Prometheus: {}.\n",
             d.series,
             self.targets,
             self.samples_per_series,
@@ -214,57 +282,66 @@ impl Report {
             self.step_seconds,
             self.runs,
             self.loupe,
-            self.victoria_metrics_version.as_deref().unwrap_or("unknown version")
+            self.victoria_metrics_version.as_deref().unwrap_or("unknown version"),
+            self.prometheus_version.as_deref().unwrap_or("not run")
         );
         let _ = writeln!(
             out,
-            "| system | import wall s | import CPU s | settle s | disk | RSS after import | peak RSS |"
+            "| system | import wall s | import CPU s | settle s | disk | bytes per sample | RSS after import | peak RSS |"
         );
-        let _ = writeln!(out, "|---|---:|---:|---:|---:|---:|---:|");
+        let _ = writeln!(out, "|---|---:|---:|---:|---:|---:|---:|---:|");
         for s in &self.systems {
             let _ = writeln!(
                 out,
-                "| {} | {:.1} | {:.1} | {:.1} | {} | {} | {} |",
+                "| {} | {:.1} | {:.1} | {:.1} | {} | {:.3} | {} | {} |",
                 s.system.name(),
                 s.import_seconds,
                 s.import_cpu_seconds,
                 s.settle_seconds,
                 mib(s.disk_bytes),
+                s.bytes_per_sample,
                 mib(s.rss_bytes),
                 mib(s.peak_rss_bytes)
             );
         }
-        let _ = writeln!(
-            out,
-            "\n| query | Loupe median ms | Loupe p90 ms | VM median ms | VM p90 ms | Loupe/VM | series (L/VM) | \
-             points (L/VM) | answers |"
-        );
-        let _ = writeln!(out, "|---|---:|---:|---:|---:|---:|---:|---:|---|");
+        let mut header = String::from("\n| query |");
+        let mut rule = String::from("|---|");
+        for name in &names {
+            header.push_str(&format!(" {name} median ms | {name} p90 ms |"));
+            rule.push_str("---:|---:|");
+        }
+        header.push_str(" Loupe / fastest peer | series | correct | answers |");
+        rule.push_str("---:|---:|---|---|");
+        let _ = writeln!(out, "{header}\n{rule}");
         for q in &self.queries {
-            let mut answers = q.verdict.clone();
+            let mut answers: Vec<String> = q
+                .comparisons
+                .iter()
+                .map(|c| format!("vs {}: {}", c.peer.name(), c.verdict))
+                .collect();
             if let Some(truth) = &q.ground_truth {
-                answers.push_str(&format!("; Loupe vs dataset: {truth}"));
+                answers.push(format!("vs dataset: {truth}"));
             }
-            for (name, t) in [("Loupe", &q.loupe), ("VM", &q.victoria_metrics)] {
-                if let Some(e) = &t.error {
-                    answers.push_str(&format!("; {name} error: {e}"));
+            let mut row = format!("| `{}` |", q.expr);
+            for t in &q.timings {
+                row.push_str(&format!(
+                    " {} | {} |",
+                    show(t.timing.median_ms, 1),
+                    show(t.timing.p90_ms, 1)
+                ));
+                if let Some(e) = &t.timing.error {
+                    answers.push(format!("{} error: {e}", t.system.name()));
                 }
             }
-            let _ = writeln!(
-                out,
-                "| `{}` | {} | {} | {} | {} | {} | {}/{} | {}/{} | {} |",
-                q.expr,
-                show(q.loupe.median_ms, 1),
-                show(q.loupe.p90_ms, 1),
-                show(q.victoria_metrics.median_ms, 1),
-                show(q.victoria_metrics.p90_ms, 1),
-                show(q.ratio, 2),
-                q.loupe.series,
-                q.victoria_metrics.series,
-                q.loupe.points,
-                q.victoria_metrics.points,
-                answers.replace('|', "\\|")
-            );
+            let series: Vec<String> = q.timings.iter().map(|t| t.timing.series.to_string()).collect();
+            row.push_str(&format!(
+                " {} | {} | {} | {} |",
+                show(q.ratio_vs_fastest_peer, 2),
+                series.join("/"),
+                if q.correct { "yes" } else { "**NO**" },
+                answers.join("; ").replace('|', "\\|")
+            ));
+            let _ = writeln!(out, "{row}");
         }
         let _ = writeln!(out, "\nTotal {:.0} s.", self.total_seconds);
         out

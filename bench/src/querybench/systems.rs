@@ -1,5 +1,6 @@
 //! The systems under test as child processes: starting Loupe and VictoriaMetrics on fresh data
-//! directories, importing Prometheus text, waiting for background work to settle, querying.
+//! directories and Prometheus on blocks made by `promtool`, importing Prometheus text, waiting for
+//! background work to settle, querying.
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -20,6 +21,8 @@ pub enum System {
     Loupe,
     /// VictoriaMetrics single-node.
     VictoriaMetrics,
+    /// Prometheus, on blocks made by `promtool`.
+    Prometheus,
 }
 
 impl System {
@@ -28,6 +31,7 @@ impl System {
         match self {
             System::Loupe => "Loupe",
             System::VictoriaMetrics => "VictoriaMetrics",
+            System::Prometheus => "Prometheus",
         }
     }
 }
@@ -102,6 +106,33 @@ impl Server {
         })
     }
 
+    /// Starts Prometheus on `data_dir` (blocks made by `promtool`), with nothing to scrape, a retention
+    /// long enough to keep the dataset and limits high enough for the query set.
+    pub fn start_prometheus(binary: &Path, work_dir: &Path, data_dir: &Path) -> Result<Server> {
+        let config = work_dir.join("prometheus.yml");
+        std::fs::write(&config, "global:\n  scrape_interval: 15s\n")
+            .map_err(|e| format!("writing {}: {e}", config.display()))?;
+        let addr: SocketAddr = format!("127.0.0.1:{}", process::free_port()?).parse()?;
+        let mut command = Command::new(binary);
+        command
+            .arg(format!("--config.file={}", config.display()))
+            .arg(format!("--storage.tsdb.path={}", data_dir.display()))
+            .arg(format!("--web.listen-address={addr}"))
+            .args([
+                "--storage.tsdb.retention.time=100y",
+                "--query.timeout=10m",
+                "--query.max-samples=200000000",
+            ]);
+        let mut running = Running::spawn(command, work_dir.join("prometheus.log"))?;
+        running.wait_ready(addr, "/-/ready", Duration::from_secs(300))?;
+        Ok(Server {
+            system: System::Prometheus,
+            running,
+            addr,
+            data_dir: data_dir.to_path_buf(),
+        })
+    }
+
     /// The process id.
     pub fn pid(&self) -> u32 {
         self.running.pid()
@@ -157,7 +188,10 @@ impl Server {
                 return Err(format!("{} /metrics answered {status}", self.system.name()).into());
             }
             let signature = self.activity(&text);
-            if last.as_ref() == Some(&signature) && signature.1 == 0 && !busy {
+            // Prometheus compacts on a one-minute tick: nothing is settled before the first one.
+            let ticked = self.system != System::Prometheus
+                || metric_total(&text, "prometheus_tsdb_compactions_triggered") >= 1.0;
+            if last.as_ref() == Some(&signature) && signature.1 == 0 && !busy && ticked {
                 quiet += 1;
                 if quiet >= 3 {
                     return Ok(started.elapsed());
@@ -166,7 +200,11 @@ impl Server {
                 quiet = 0;
             }
             last = Some(signature);
-            std::thread::sleep(Duration::from_secs(if self.system == System::Loupe { 6 } else { 2 }));
+            std::thread::sleep(Duration::from_secs(match self.system {
+                System::Loupe => 6,
+                System::VictoriaMetrics => 2,
+                System::Prometheus => 5,
+            }));
         }
         tracing::warn!(
             system = self.system.name(),
@@ -177,17 +215,7 @@ impl Server {
 
     /// What changes while background work runs (counters as text) and how much runs now.
     fn activity(&self, metrics: &str) -> (String, u64) {
-        let sum = |name: &str| -> f64 {
-            metrics
-                .lines()
-                .filter(|l| {
-                    let rest = l.strip_prefix(name).unwrap_or("-");
-                    let rest = rest.strip_prefix("_total").unwrap_or(rest);
-                    rest.starts_with(' ') || rest.starts_with('{')
-                })
-                .filter_map(|l| l.rsplit(' ').next().and_then(|v| v.parse::<f64>().ok()))
-                .sum()
-        };
+        let sum = |name: &str| metric_total(metrics, name);
         match self.system {
             System::Loupe => (
                 format!(
@@ -201,6 +229,14 @@ impl Server {
             System::VictoriaMetrics => (
                 format!("{}", sum("vm_merges_total") + sum("vm_parts")),
                 sum("vm_active_merges") as u64,
+            ),
+            System::Prometheus => (
+                format!(
+                    "{} {}",
+                    sum("prometheus_tsdb_compactions"),
+                    sum("prometheus_tsdb_blocks_loaded")
+                ),
+                0,
             ),
         }
     }
@@ -240,6 +276,19 @@ impl Server {
     pub fn stop(self) -> Result<Duration> {
         self.running.stop(Duration::from_secs(60))
     }
+}
+
+/// The sum of every sample of `name` (or `name_total`) in a `/metrics` text.
+fn metric_total(metrics: &str, name: &str) -> f64 {
+    metrics
+        .lines()
+        .filter(|l| {
+            let rest = l.strip_prefix(name).unwrap_or("-");
+            let rest = rest.strip_prefix("_total").unwrap_or(rest);
+            rest.starts_with(' ') || rest.starts_with('{')
+        })
+        .filter_map(|l| l.rsplit(' ').next().and_then(|v| v.parse::<f64>().ok()))
+        .sum()
 }
 
 /// First line of `victoria-metrics -version`, or the Debian package's version when that is empty.

@@ -12,4 +12,4 @@ pub mod report;
 pub mod runner;
 pub mod server;
 
-pub use harness::{Settings, config_yaml, run};
+pub use harness::{Settings, config_yaml, prometheus_version, run};

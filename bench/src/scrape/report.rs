@@ -1,12 +1,27 @@
-//! The scrape benchmark's results: every measurement, per-system medians with their spread, the
-//! Loupe/Prometheus CPU ratio against the ≤ 0.5 target, as markdown or JSON.
+//! The scrape benchmark's results: every measurement, per-system medians with their spread, and
+//! Loupe's ratios to each peer (CPU per sample, memory per active series) against the targets, as
+//! markdown or JSON.
 
 use std::fmt::Write;
 
 use super::runner::{Measurement, System};
 
-/// The issue's target: Loupe's CPU per sample at most this fraction of Prometheus's.
-pub const TARGET_RATIO: f64 = 0.5;
+/// The targets: Loupe's CPU per sample at most this fraction of the peer's.
+pub fn cpu_target(peer: System) -> Option<f64> {
+    match peer {
+        System::Prometheus => Some(0.5),
+        System::VictoriaMetrics => Some(1.0),
+        System::Loupe => None,
+    }
+}
+
+/// The targets: Loupe's memory per active series at most this fraction of the peer's.
+pub fn memory_target(peer: System) -> Option<f64> {
+    match peer {
+        System::Prometheus => Some(0.5),
+        _ => None,
+    }
+}
 /// Other processes' CPU, as cores busy on average in a window, above which the window is flagged.
 const OTHER_CPU_WARNING: f64 = 0.1;
 
@@ -42,7 +57,8 @@ impl Spread {
         })
     }
 
-    fn show(&self, decimals: usize) -> String {
+    /// `median (min–max)`, or the median alone when every value is the same.
+    pub fn show(&self, decimals: usize) -> String {
         if self.min == self.max {
             format!("{:.*}", decimals, self.median)
         } else {
@@ -77,6 +93,13 @@ pub struct SystemSummary {
     pub rss_peak_mib: Option<Spread>,
     /// RSS at the window's end, MiB.
     pub rss_final_mib: Option<Spread>,
+    /// Peak RSS per active series, bytes.
+    pub rss_peak_per_series: Option<Spread>,
+    /// RSS at the window's end (steady state) per active series, bytes.
+    pub rss_final_per_series: Option<Spread>,
+    /// Samples ingested per scrape without the system's own per-scrape series: equal across systems
+    /// when they ingested the same samples.
+    pub ingested_per_scrape: Option<Spread>,
     /// Data directory at the window's end, MiB.
     pub disk_mib: Option<Spread>,
 }
@@ -86,7 +109,7 @@ fn mib(bytes: u64) -> f64 {
 }
 
 impl SystemSummary {
-    fn of(system: System, targets: usize, all: &[Measurement]) -> Option<SystemSummary> {
+    fn of(system: System, targets: usize, active_series: usize, all: &[Measurement]) -> Option<SystemSummary> {
         let mine: Vec<&Measurement> = all.iter().filter(|m| m.system == system).collect();
         if mine.is_empty() {
             return None;
@@ -103,6 +126,9 @@ impl SystemSummary {
             other_cores: spread(&|m| m.other_cpu_seconds / m.window_seconds.max(1e-9)),
             rss_peak_mib: spread(&|m| mib(m.rss_peak_bytes)),
             rss_final_mib: spread(&|m| mib(m.rss_final_bytes)),
+            rss_peak_per_series: spread(&|m| m.rss_peak_bytes as f64 / active_series.max(1) as f64),
+            rss_final_per_series: spread(&|m| m.rss_final_bytes as f64 / active_series.max(1) as f64),
+            ingested_per_scrape: spread(&|m| m.appended_per_scrape - system.synthetic_per_scrape()),
             disk_mib: spread(&|m| mib(m.disk_bytes)),
         })
     }
@@ -115,6 +141,11 @@ pub struct ReportSettings {
     pub targets: usize,
     /// Series per target.
     pub series_per_target: usize,
+    /// Whether a `prometheus-node-exporter` was scraped too.
+    pub node_exporter: bool,
+    /// Series all targets expose (synthetic targets and node exporter): the denominator of memory
+    /// per active series.
+    pub active_series: usize,
     /// Scrape interval, seconds.
     pub interval_seconds: f64,
     /// Scrape timeout, seconds.
@@ -133,6 +164,29 @@ pub struct ReportSettings {
     pub prometheus: String,
     /// `prometheus --version`'s first line, when it ran.
     pub prometheus_version: Option<String>,
+    /// VictoriaMetrics' binary.
+    pub victoria_metrics: String,
+    /// VictoriaMetrics' version, when it ran.
+    pub victoria_metrics_version: Option<String>,
+}
+
+/// Loupe's figures over one peer's, one ratio per run.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct PeerRatios {
+    /// The peer.
+    pub peer: System,
+    /// CPU per million appended samples.
+    pub cpu_per_sample: Option<Spread>,
+    /// CPU per million samples served by the targets.
+    pub cpu_per_scraped_sample: Option<Spread>,
+    /// Peak RSS per active series.
+    pub rss_peak_per_series: Option<Spread>,
+    /// RSS at the window's end per active series.
+    pub rss_final_per_series: Option<Spread>,
+    /// Whether the median CPU ratio meets the target, where there is one.
+    pub cpu_target_met: Option<bool>,
+    /// Whether the median steady memory ratio meets the target, where there is one.
+    pub memory_target_met: Option<bool>,
 }
 
 /// Everything the benchmark found.
@@ -142,17 +196,13 @@ pub struct Report {
     pub settings: ReportSettings,
     /// Every window, in the order measured.
     pub measurements: Vec<Measurement>,
-    /// Loupe over all runs.
-    pub loupe: Option<SystemSummary>,
-    /// Prometheus over all runs.
-    pub prometheus: Option<SystemSummary>,
-    /// Loupe/Prometheus CPU per million appended samples, one ratio per run pair.
-    pub ratio_appended: Option<Spread>,
-    /// Loupe/Prometheus CPU per million scraped samples, one ratio per run pair.
-    pub ratio_scraped: Option<Spread>,
-    /// Whether the median appended ratio is at most [`TARGET_RATIO`].
-    pub target_met: Option<bool>,
-    /// Warnings about the comparison (e.g. different samples per scrape).
+    /// Each system over all runs, Loupe first.
+    pub summaries: Vec<SystemSummary>,
+    /// Loupe against each peer.
+    pub ratios: Vec<PeerRatios>,
+    /// Whether every system ingested the same samples per scrape (within 1 %).
+    pub samples_equal: bool,
+    /// Warnings about the comparison (e.g. different samples per scrape, a busy machine).
     pub warnings: Vec<String>,
     /// Seconds the whole benchmark took.
     pub total_seconds: f64,
@@ -162,24 +212,49 @@ impl Report {
     /// Summarises `measurements`.
     pub fn new(settings: ReportSettings, measurements: Vec<Measurement>, total_seconds: f64) -> Report {
         let targets = settings.targets;
-        let loupe = SystemSummary::of(System::Loupe, targets, &measurements);
-        let prometheus = SystemSummary::of(System::Prometheus, targets, &measurements);
-        let ratios = |f: fn(&Measurement) -> f64| {
+        let systems = [System::Loupe, System::Prometheus, System::VictoriaMetrics];
+        let summaries: Vec<SystemSummary> = systems
+            .iter()
+            .filter_map(|&s| SystemSummary::of(s, targets, settings.active_series, &measurements))
+            .collect();
+        let ratio = |peer: System, f: &dyn Fn(&Measurement) -> f64| {
             Spread::of((0..settings.runs).filter_map(|run| {
                 let of = |system| measurements.iter().find(|m| m.run == run && m.system == system);
-                Some(f(of(System::Loupe)?) / f(of(System::Prometheus)?))
+                Some(f(of(System::Loupe)?) / f(of(peer)?))
             }))
         };
-        let ratio_appended = ratios(|m| m.cpu_per_million_appended);
-        let ratio_scraped = ratios(|m| m.cpu_per_million_scraped);
+        let ratios: Vec<PeerRatios> = systems[1..]
+            .iter()
+            .filter(|&&peer| summaries.iter().any(|s| s.system == peer))
+            .filter(|_| summaries.iter().any(|s| s.system == System::Loupe))
+            .map(|&peer| {
+                let cpu_per_sample = ratio(peer, &|m| m.cpu_per_million_appended);
+                let rss_final_per_series = ratio(peer, &|m| m.rss_final_bytes as f64);
+                PeerRatios {
+                    peer,
+                    cpu_per_sample,
+                    cpu_per_scraped_sample: ratio(peer, &|m| m.cpu_per_million_scraped),
+                    rss_peak_per_series: ratio(peer, &|m| m.rss_peak_bytes as f64),
+                    rss_final_per_series,
+                    cpu_target_met: cpu_target(peer).and_then(|t| cpu_per_sample.map(|r| r.median <= t)),
+                    memory_target_met: memory_target(peer).and_then(|t| rss_final_per_series.map(|r| r.median <= t)),
+                }
+            })
+            .collect();
         let mut warnings = Vec::new();
-        if let (Some(l), Some(p)) = (&loupe, &prometheus)
-            && let (Some(la), Some(pa)) = (l.appended_per_scrape, p.appended_per_scrape)
-            && (la.median - pa.median).abs() > 0.02 * pa.median
+        let ingested: Vec<(System, f64)> = summaries
+            .iter()
+            .filter_map(|s| s.ingested_per_scrape.map(|i| (s.system, i.median)))
+            .collect();
+        let mut samples_equal = true;
+        if let Some(&(_, first)) = ingested.first()
+            && ingested.iter().any(|(_, i)| (i - first).abs() > 0.01 * first.abs())
         {
+            samples_equal = false;
+            let figures: Vec<String> = ingested.iter().map(|(s, i)| format!("{} {i:.1}", s.name())).collect();
             warnings.push(format!(
-                "appended samples per scrape differ by more than 2 %: loupe {:.1}, prometheus {:.1}",
-                la.median, pa.median
+                "samples ingested per scrape differ by more than 1 %: {}",
+                figures.join(", ")
             ));
         }
         for m in &measurements {
@@ -204,16 +279,24 @@ impl Report {
             }
         }
         Report {
-            target_met: ratio_appended.map(|r| r.median <= TARGET_RATIO),
             settings,
             measurements,
-            loupe,
-            prometheus,
-            ratio_appended,
-            ratio_scraped,
+            summaries,
+            ratios,
+            samples_equal,
             warnings,
             total_seconds,
         }
+    }
+
+    /// The summary of `system`, if it ran.
+    pub fn summary(&self, system: System) -> Option<&SystemSummary> {
+        self.summaries.iter().find(|s| s.system == system)
+    }
+
+    /// Loupe's ratios against `peer`, if both ran.
+    pub fn ratios(&self, peer: System) -> Option<&PeerRatios> {
+        self.ratios.iter().find(|r| r.peer == peer)
     }
 
     /// The report as markdown.
@@ -222,9 +305,14 @@ impl Report {
         let mut out = String::new();
         let _ = writeln!(
             out,
-            "## Scrape benchmark: {} targets × {} series, interval {} s, timeout {} s, {} s window after {} s warm-up, {} run(s)\n",
+            "## Scraping: {} targets × {} series{}, interval {} s, timeout {} s, {} s window after {} s warm-up, {} run(s)\n",
             s.targets,
             s.series_per_target,
+            if s.node_exporter {
+                " + prometheus-node-exporter"
+            } else {
+                ""
+            },
             s.interval_seconds,
             s.timeout_seconds,
             s.duration_seconds,
@@ -233,44 +321,51 @@ impl Report {
         );
         let _ = writeln!(
             out,
-            "Loupe: `{}`; Prometheus: `{}`{}. Median (min–max) over runs; CPU is utime+stime of the \
-             process in the window.\n",
+            "Loupe: `{}`; Prometheus: {}; VictoriaMetrics: {}. The systems run one after the other on the \
+             same targets. Median (min–max) over runs; CPU is utime+stime of the process in the window; \
+             memory per series is over the {} series the targets expose.\n",
             s.loupe,
-            s.prometheus,
-            s.prometheus_version
-                .as_deref()
-                .map(|v| format!(" ({v})"))
-                .unwrap_or_default()
+            s.prometheus_version.as_deref().unwrap_or("not run"),
+            s.victoria_metrics_version.as_deref().unwrap_or("not run"),
+            s.active_series
         );
         out.push_str(
-            "| system | CPU s per M samples appended | CPU s per M samples scraped | cores busy | other cores busy | samples appended per scrape | scrapes per target | peak RSS MiB | final RSS MiB | disk MiB |\n\
-             |---|---|---|---|---|---|---|---|---|---|\n",
+            "| system | CPU s per M samples appended | cores busy | other cores busy | samples ingested per scrape | scrapes per target | peak RSS MiB | final RSS MiB | peak RSS B/series | final RSS B/series | disk MiB |\n\
+             |---|---|---|---|---|---|---|---|---|---|---|\n",
         );
         let show = |spread: Option<Spread>, decimals| spread.map_or("–".to_string(), |s| s.show(decimals));
-        for summary in [&self.loupe, &self.prometheus].into_iter().flatten() {
+        for summary in &self.summaries {
             let _ = writeln!(
                 out,
-                "| {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |",
+                "| {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |",
                 summary.system.name(),
                 show(summary.cpu_per_million_appended, 3),
-                show(summary.cpu_per_million_scraped, 3),
                 show(summary.cores, 3),
                 show(summary.other_cores, 3),
-                show(summary.appended_per_scrape, 1),
+                show(summary.ingested_per_scrape, 1),
                 show(summary.scrapes_per_target, 1),
                 show(summary.rss_peak_mib, 1),
                 show(summary.rss_final_mib, 1),
+                show(summary.rss_peak_per_series, 0),
+                show(summary.rss_final_per_series, 0),
                 show(summary.disk_mib, 1),
             );
         }
-        if let Some(ratio) = self.ratio_appended {
-            let verdict = if ratio.median <= TARGET_RATIO { "met" } else { "NOT met" };
+        let verdict = |met: Option<bool>, target: Option<f64>| match (met, target) {
+            (Some(true), Some(t)) => format!(" (target ≤ {t}: met)"),
+            (Some(false), Some(t)) => format!(" (target ≤ {t}: NOT met)"),
+            _ => String::new(),
+        };
+        for r in &self.ratios {
             let _ = writeln!(
                 out,
-                "\nLoupe / Prometheus CPU per sample appended: **{}** (target ≤ {TARGET_RATIO}: {verdict}); per \
-                 sample scraped: {}.",
-                ratio.show(3),
-                show(self.ratio_scraped, 3)
+                "\nLoupe / {}: CPU per sample appended **{}**{}; final RSS per series **{}**{}; peak RSS per series {}.",
+                r.peer.name(),
+                show(r.cpu_per_sample, 3),
+                verdict(r.cpu_target_met, cpu_target(r.peer)),
+                show(r.rss_final_per_series, 3),
+                verdict(r.memory_target_met, memory_target(r.peer)),
+                show(r.rss_peak_per_series, 3)
             );
         }
         for warning in &self.warnings {
@@ -337,6 +432,8 @@ mod tests {
         let settings = ReportSettings {
             targets: 100,
             series_per_target: 1000,
+            node_exporter: false,
+            active_series: 100_000,
             interval_seconds: 1.0,
             timeout_seconds: 1.0,
             warmup_seconds: 0.0,
@@ -346,6 +443,8 @@ mod tests {
             loupe: "loupe".into(),
             prometheus: "prometheus".into(),
             prometheus_version: None,
+            victoria_metrics: "vm".into(),
+            victoria_metrics_version: None,
         };
         let report = Report::new(
             settings,
@@ -357,20 +456,28 @@ mod tests {
             ],
             30.0,
         );
+        let ratios = report.ratios(System::Prometheus).expect("ratios");
         assert_eq!(
-            report.ratio_appended,
+            ratios.cpu_per_sample,
             Some(Spread {
                 median: 0.375,
                 min: 0.25,
                 max: 0.5
             })
         );
-        assert_eq!(report.target_met, Some(true));
+        assert_eq!(ratios.cpu_target_met, Some(true));
+        assert_eq!(ratios.memory_target_met, Some(false));
+        assert!(report.ratios(System::VictoriaMetrics).is_none());
+        assert!(report.samples_equal);
         assert!(report.warnings.is_empty(), "{:?}", report.warnings);
         let markdown = report.markdown();
         assert!(markdown.contains("| loupe | 0.750 (0.500–1.000) |"), "{markdown}");
         assert!(
-            markdown.contains("**0.375 (0.250–0.500)** (target ≤ 0.5: met)"),
+            markdown.contains("CPU per sample appended **0.375 (0.250–0.500)** (target ≤ 0.5: met)"),
+            "{markdown}"
+        );
+        assert!(
+            markdown.contains("final RSS per series **1.000** (target ≤ 0.5: NOT met)"),
             "{markdown}"
         );
     }

@@ -25,6 +25,9 @@ pub enum System {
     Loupe,
     /// Prometheus.
     Prometheus,
+    /// VictoriaMetrics single-node, scraping with `-promscrape.config`.
+    #[serde(rename = "victoria-metrics")]
+    VictoriaMetrics,
 }
 
 impl System {
@@ -33,14 +36,33 @@ impl System {
         match self {
             System::Loupe => "loupe",
             System::Prometheus => "prometheus",
+            System::VictoriaMetrics => "victoria-metrics",
         }
     }
 
-    /// The counter of samples appended to the head on the system's `/metrics`.
+    /// The counter of samples appended to storage on the system's `/metrics`.
     pub fn appended_metric(self) -> &'static str {
         match self {
             System::Loupe => "loupe_tsdb_head_samples_appended_total",
             System::Prometheus => "prometheus_tsdb_head_samples_appended_total",
+            System::VictoriaMetrics => "vm_rows_added_to_storage_total",
+        }
+    }
+
+    /// Series the system adds to every scrape (`up`, `scrape_duration_seconds`, …;
+    /// VictoriaMetrics adds `scrape_timeout_seconds` too).
+    pub fn synthetic_per_scrape(self) -> f64 {
+        match self {
+            System::Loupe | System::Prometheus => 5.0,
+            System::VictoriaMetrics => 6.0,
+        }
+    }
+
+    /// The path that answers 200 once the system is ready.
+    fn ready_path(self) -> &'static str {
+        match self {
+            System::Loupe | System::Prometheus => "/-/ready",
+            System::VictoriaMetrics => "/health",
         }
     }
 }
@@ -193,6 +215,14 @@ fn command(spec: &MeasureSpec<'_>, data_dir: &Path) -> Result<(Command, Option<S
                 .arg(format!("--web.listen-address={addr}"));
             Ok((command, Some(addr)))
         }
+        System::VictoriaMetrics => {
+            let addr = SocketAddr::from(([127, 0, 0, 1], process::free_port()?));
+            command
+                .arg(format!("-promscrape.config={}", spec.config.display()))
+                .arg(format!("-storageDataPath={}", data_dir.display()))
+                .arg(format!("-httpListenAddr={addr}"));
+            Ok((command, Some(addr)))
+        }
     }
 }
 
@@ -210,7 +240,7 @@ pub fn measure(spec: &MeasureSpec<'_>, server: &TargetServer) -> Result<Measurem
         Some(addr) => addr,
         None => running.logged_address(START_TIMEOUT)?,
     };
-    running.wait_ready(addr, "/-/ready", START_TIMEOUT)?;
+    running.wait_ready(addr, spec.system.ready_path(), START_TIMEOUT)?;
     let startup_seconds = spawned.elapsed().as_secs_f64();
     wait_first_samples(&mut running, spec.system, addr, server)?;
     let first_samples_seconds = spawned.elapsed().as_secs_f64();
