@@ -277,7 +277,7 @@ pub fn run(settings: &Settings, mut progress: impl FnMut(&str)) -> Result<Report
             dir.clone()
         }
         None => {
-            temp = tempfile::Builder::new().prefix("query-bench").tempdir()?;
+            temp = tempfile::Builder::new().prefix("side-by-side-bulk").tempdir()?;
             temp.path().to_path_buf()
         }
     };

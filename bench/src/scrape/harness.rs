@@ -160,7 +160,7 @@ pub fn run(settings: &Settings, mut progress: impl FnMut(&str)) -> Result<Report
             dir.clone()
         }
         None => {
-            temp = tempfile::Builder::new().prefix("scrape-bench").tempdir()?;
+            temp = tempfile::Builder::new().prefix("side-by-side-scrape").tempdir()?;
             temp.path().to_path_buf()
         }
     };
