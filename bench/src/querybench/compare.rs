@@ -216,6 +216,38 @@ pub fn compare(first: &Answer, second: &Answer, tolerance: f64) -> Comparison {
     c
 }
 
+/// Compares the values of `first` and `second` instant by instant, ignoring which series carry them:
+/// at every timestamp the sorted values must be equal within `tolerance`. This is the right check
+/// for `topk`/`bottomk`, where Prometheus leaves the choice among tied series unspecified. `None`
+/// when they agree, else the first difference.
+pub fn compare_values_per_time(first: &Answer, second: &Answer, tolerance: f64) -> Option<String> {
+    let by_time = |answer: &Answer| {
+        let mut map: BTreeMap<i64, Vec<f64>> = BTreeMap::new();
+        for series in &answer.series {
+            for &(t, v) in &series.points {
+                map.entry(t).or_default().push(v);
+            }
+        }
+        for values in map.values_mut() {
+            values.sort_by(f64::total_cmp);
+        }
+        map
+    };
+    let (a, b) = (by_time(first), by_time(second));
+    if a.len() != b.len() {
+        return Some(format!("{} instants against {}", a.len(), b.len()));
+    }
+    for ((ta, va), (tb, vb)) in a.iter().zip(&b) {
+        if ta != tb {
+            return Some(format!("instant {ta} ms against {tb} ms"));
+        }
+        if va.len() != vb.len() || va.iter().zip(vb).any(|(x, y)| relative_difference(*x, *y) > tolerance) {
+            return Some(format!("at {ta} ms: values {va:?} against {vb:?}"));
+        }
+    }
+    None
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -302,5 +334,22 @@ mod tests {
         assert!(!c.same_shape());
         assert_eq!((c.timestamp_mismatches, c.only_first, c.only_second), (1, 1, 1));
         assert_eq!(c.points_compared, 0);
+    }
+
+    #[test]
+    fn compares_values_per_instant_ignoring_series() {
+        // Two series tied at 2.0 at time 15: either may be the top one.
+        let a = answer(&[("a", &[(0, 3.0), (15, 2.0)]), ("b", &[(0, 1.0)])]);
+        let b = answer(&[("a", &[(0, 3.0)]), ("b", &[(0, 1.0), (15, 2.0)])]);
+        assert!(!compare(&a, &b, REL_TOLERANCE).matches());
+        assert_eq!(compare_values_per_time(&a, &b, REL_TOLERANCE), None);
+        let c = answer(&[("a", &[(0, 3.0)]), ("b", &[(0, 1.0), (15, 2.5)])]);
+        assert!(
+            compare_values_per_time(&a, &c, REL_TOLERANCE).is_some_and(|d| d.starts_with("at 15 ms")),
+            "{:?}",
+            compare_values_per_time(&a, &c, REL_TOLERANCE)
+        );
+        let d = answer(&[("a", &[(0, 3.0)])]);
+        assert!(compare_values_per_time(&a, &d, REL_TOLERANCE).is_some());
     }
 }

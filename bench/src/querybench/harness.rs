@@ -27,6 +27,9 @@ pub struct QuerySpec {
     /// Built on `rate`/`increase`, whose VictoriaMetrics semantics differ (no extrapolation), so a
     /// value difference against VictoriaMetrics is reported, not failed.
     pub rate_based: bool,
+    /// Selects series by value (`topk`): which of tied series is picked is unspecified, so answers
+    /// are compared by the values at each instant when the series differ.
+    pub picks_series: bool,
 }
 
 /// The queries, in order.
@@ -36,42 +39,49 @@ pub const QUERIES: [QuerySpec; 7] = [
         expr: "rate(http_requests_total[5m])",
         instant: false,
         rate_based: true,
+        picks_series: false,
     },
     QuerySpec {
         name: "sum by job of rate",
         expr: "sum by (job) (rate(http_requests_total[5m]))",
         instant: false,
         rate_based: true,
+        picks_series: false,
     },
     QuerySpec {
         name: "histogram_quantile",
         expr: "histogram_quantile(0.9, sum by (le) (rate(http_request_duration_seconds_bucket[5m])))",
         instant: false,
         rate_based: true,
+        picks_series: false,
     },
     QuerySpec {
         name: "topk",
         expr: "topk(5, rate(http_requests_total[5m]))",
         instant: false,
         rate_based: true,
+        picks_series: true,
     },
     QuerySpec {
         name: "count by job",
         expr: "count by (job) (http_requests_total)",
         instant: false,
         rate_based: false,
+        picks_series: false,
     },
     QuerySpec {
         name: "regex matcher",
         expr: "sum(rate(http_requests_total{handler=~\"/api/.*\"}[5m]))",
         instant: false,
         rate_based: true,
+        picks_series: false,
     },
     QuerySpec {
         name: "increase over the whole range (instant)",
         expr: "sum(increase(http_requests_total[$__range]))",
         instant: true,
         rate_based: true,
+        picks_series: false,
     },
 ];
 
@@ -218,11 +228,20 @@ fn check_count_by_job(answer: &Answer, dataset: &Dataset) -> String {
     "correct".into()
 }
 
-/// The verdict of Loupe's answer (`c`'s first) against `peer`'s: `match`, or for VictoriaMetrics on a
-/// rate-based query `differs (VM semantics): …`, else `MISMATCH: …`.
-fn verdict(query: &QuerySpec, peer: System, c: &compare::Comparison) -> String {
+/// The verdict of Loupe's answer (`c`'s first) against `peer`'s: `match`, `match (tied series
+/// picked differently)` when only the choice among tied series differs (`values_differ` is the
+/// instant-by-instant comparison's finding), or for VictoriaMetrics on a rate-based query
+/// `differs (VM semantics): …`, else `MISMATCH: …`.
+fn verdict(query: &QuerySpec, peer: System, c: &compare::Comparison, values_differ: Option<&str>) -> String {
     if c.matches() {
         return "match".into();
+    }
+    if query.picks_series && values_differ.is_none() {
+        return format!(
+            "match (tied series picked differently: {} of {} series)",
+            c.timestamp_mismatches + c.only_first,
+            c.common_series + c.only_first
+        );
     }
     let detail = format!(
         "{} common series, {}/{} only in Loupe/{}, {} timestamp mismatches, {} of {} values off (median rel {:.1e}, max {:.1e})",
@@ -403,14 +422,17 @@ fn measure(
         fig.settle_seconds = server.settle(settings.settle_limit)?.as_secs_f64();
         fig.disk_bytes = server.disk_bytes();
         fig.bytes_per_sample = fig.disk_bytes as f64 / dataset.num_samples().max(1) as f64;
+        (fig.blocks_bytes, fig.blocks_samples) = server.blocks().unwrap_or((fig.disk_bytes, dataset.num_samples()));
+        fig.blocks_bytes_per_sample = fig.blocks_bytes as f64 / fig.blocks_samples.max(1) as f64;
         (fig.rss_bytes, fig.peak_rss_bytes) = server.rss();
         progress(&format!(
-            "  {}: import {:.1} s ({:.1} CPU s), settled in {:.1} s, {:.3} bytes per sample on disk",
+            "  {}: import {:.1} s ({:.1} CPU s), settled in {:.1} s, {:.3} bytes per sample on disk, {:.3} in blocks",
             server.system.name(),
             fig.import_seconds,
             fig.import_cpu_seconds,
             fig.settle_seconds,
-            fig.bytes_per_sample
+            fig.bytes_per_sample,
+            fig.blocks_bytes_per_sample
         ));
     }
 
@@ -464,7 +486,11 @@ fn measure(
             comparisons.push(match (&answers[0], answer) {
                 (Some(loupe), Some(other)) => {
                     let c = compare::compare(loupe, other, REL_TOLERANCE);
-                    let v = verdict(query, peer, &c);
+                    let per_time = query
+                        .picks_series
+                        .then(|| compare::compare_values_per_time(loupe, other, REL_TOLERANCE))
+                        .flatten();
+                    let v = verdict(query, peer, &c, per_time.as_deref());
                     PeerComparison {
                         peer,
                         comparison: Some(c),
@@ -525,11 +551,11 @@ mod tests {
         })
         .expect("valid");
         let times = EvalTimes::of(&dataset);
-        assert_eq!(dataset.start_ms(), 993_780_000);
+        assert_eq!(dataset.start_ms(), 992_820_000);
         assert_eq!(
             times,
             EvalTimes {
-                start_ms: 994_087_500,
+                start_ms: 993_127_500,
                 end_ms: 1_000_012_500,
                 step_ms: 15_000,
                 instant_ms: 1_000_027_500,
@@ -539,7 +565,7 @@ mod tests {
         assert_eq!(
             path,
             "/api/v1/query_range?query=count%20by%20%28job%29%20%28http_requests_total%29\
-             &start=994087.500&end=1000012.500&step=15.000"
+             &start=993127.500&end=1000012.500&step=15.000"
         );
         assert_eq!(
             query_path(&QUERIES[6], 2, &times),
@@ -581,7 +607,7 @@ mod tests {
     #[test]
     fn verdicts() {
         let same = compare::Comparison::default();
-        assert_eq!(verdict(&QUERIES[0], System::VictoriaMetrics, &same), "match");
+        assert_eq!(verdict(&QUERIES[0], System::VictoriaMetrics, &same, None), "match");
         let off = compare::Comparison {
             common_series: 1,
             points_compared: 2,
@@ -590,8 +616,18 @@ mod tests {
             first_difference: Some("x".into()),
             ..Default::default()
         };
-        assert!(verdict(&QUERIES[0], System::VictoriaMetrics, &off).starts_with("differs (VM semantics)"));
-        assert!(verdict(&QUERIES[0], System::Prometheus, &off).starts_with("MISMATCH"));
-        assert!(verdict(&QUERIES[4], System::VictoriaMetrics, &off).starts_with("MISMATCH"));
+        assert!(verdict(&QUERIES[0], System::VictoriaMetrics, &off, None).starts_with("differs (VM semantics)"));
+        assert!(verdict(&QUERIES[0], System::Prometheus, &off, None).starts_with("MISMATCH"));
+        assert!(verdict(&QUERIES[4], System::VictoriaMetrics, &off, None).starts_with("MISMATCH"));
+        let tied = compare::Comparison {
+            common_series: 5,
+            timestamp_mismatches: 2,
+            ..Default::default()
+        };
+        assert_eq!(
+            verdict(&QUERIES[3], System::Prometheus, &tied, None),
+            "match (tied series picked differently: 2 of 5 series)"
+        );
+        assert!(verdict(&QUERIES[3], System::Prometheus, &tied, Some("at 0 ms")).starts_with("MISMATCH"));
     }
 }

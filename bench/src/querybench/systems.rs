@@ -272,10 +272,35 @@ impl Server {
         process::dir_bytes(&self.data_dir)
     }
 
+    /// Bytes and samples of the compacted blocks in the data directory (subdirectories with a
+    /// `meta.json`, Prometheus's layout and Loupe's); `None` when there are none (VictoriaMetrics).
+    pub fn blocks(&self) -> Option<(u64, u64)> {
+        blocks_in(&self.data_dir)
+    }
+
     /// Stops the process (SIGTERM, SIGKILL after 60 s).
     pub fn stop(self) -> Result<Duration> {
         self.running.stop(Duration::from_secs(60))
     }
+}
+
+/// See [`Server::blocks`].
+fn blocks_in(dir: &Path) -> Option<(u64, u64)> {
+    let mut found = None;
+    for entry in std::fs::read_dir(dir).ok()?.flatten() {
+        let Ok(meta) = std::fs::read_to_string(entry.path().join("meta.json")) else {
+            continue;
+        };
+        let Ok(meta) = serde_json::from_str::<serde_json::Value>(&meta) else {
+            continue;
+        };
+        let stats = &meta["stats"];
+        let samples = stats["num_samples"].as_u64().or_else(|| stats["numSamples"].as_u64())?;
+        let (bytes, total) = found.get_or_insert((0u64, 0u64));
+        *bytes += process::dir_bytes(&entry.path());
+        *total += samples;
+    }
+    found
 }
 
 /// The sum of every sample of `name` (or `name_total`) in a `/metrics` text.

@@ -142,18 +142,23 @@ fn bulk_rows(report: &BulkReport, rows: &mut Vec<Row>) {
     let (l, p, v) = (BulkSystem::Loupe, BulkSystem::Prometheus, BulkSystem::VictoriaMetrics);
     let ratio = |peer, f: BulkFigure| single(Some(f(fig(l)?) / f(fig(peer)?)));
     let show = |system, f: BulkFigure, decimals| number(fig(system).map(f), decimals);
-    let figures: [(&str, BulkFigure, usize); 3] = [
+    let figures: [(&str, BulkFigure, usize); 4] = [
         ("import wall seconds", |s| s.import_seconds, 1),
         ("import CPU seconds", |s| s.import_cpu_seconds, 1),
         (
-            "bytes per sample on disk after compaction / flush",
+            "bytes per sample on disk, whole data directory after compaction / flush",
             |s| s.bytes_per_sample,
+            3,
+        ),
+        (
+            "bytes per sample in compacted blocks (Loupe's head of the last hours excluded)",
+            |s| s.blocks_bytes_per_sample,
             3,
         ),
     ];
     for (i, (figure, f, decimals)) in figures.into_iter().enumerate() {
         let (rp, rv) = (ratio(p, f), ratio(v, f));
-        let (target, met) = if i == 2 {
+        let (target, met) = if i >= 2 {
             (
                 format!("≤ {BYTES_TARGET_PROMETHEUS}× Prometheus, ≤ {BYTES_TARGET_VICTORIA_METRICS}× VM"),
                 within(&[
