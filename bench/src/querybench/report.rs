@@ -280,7 +280,8 @@ impl Report {
             "Dataset: {} series ({} targets) × {} samples at {} s = {} samples, {} h ending {} ms, seed {}. \
              Loupe and VictoriaMetrics import Prometheus text through `POST /api/v1/import/prometheus`; \
              Prometheus gets blocks from `promtool tsdb create-blocks-from openmetrics` and compacts them \
-             at start. Range queries over the whole range at step {} s; {} timed runs after one warm-up, \
+             at start. Range queries from 5 min 7.5 s after the start to the end, off the sample grid, at \
+             step {} s; instant queries 7.5 s after the last sample; {} timed runs after one warm-up, \
              client-side wall time until the last byte. Loupe: `{}`; VictoriaMetrics: {}; Prometheus: {}.\n",
             d.series,
             self.targets,
