@@ -81,14 +81,23 @@ pub fn ensure(tools: &[Tool], install: bool, mut progress: impl FnMut(&str)) -> 
         .flatten()
         .ok_or_else(|| format!("missing {}; install with: {hint}", missing.join(", ")))?;
     progress(&format!("installing {}: {}", packages.join(" "), line.join(" ")));
-    let status = Command::new(&line[0])
-        .args(&line[1..])
-        .env("DEBIAN_FRONTEND", "noninteractive")
-        .stdin(Stdio::null())
-        .status()
-        .map_err(|e| format!("running {}: {e}", line.join(" ")))?;
-    if !status.success() {
-        return Err(format!("{} failed ({status}); install with: {hint}", line.join(" ")).into());
+    // A fresh machine may have no package lists yet: refresh them first, with the same prefix.
+    let prefix = line.len() - packages.len() - 4;
+    let update: Vec<String> = line[..prefix]
+        .iter()
+        .cloned()
+        .chain(["apt-get".into(), "update".into()])
+        .collect();
+    for command in [&update, &line] {
+        let status = Command::new(&command[0])
+            .args(&command[1..])
+            .env("DEBIAN_FRONTEND", "noninteractive")
+            .stdin(Stdio::null())
+            .status()
+            .map_err(|e| format!("running {}: {e}", command.join(" ")))?;
+        if !status.success() {
+            return Err(format!("{} failed ({status}); install with: {hint}", command.join(" ")).into());
+        }
     }
     let still: Vec<String> = tools
         .iter()
