@@ -371,6 +371,22 @@ fn config_errors_name_the_key_and_line() {
             "line 1: remote_write is not supported",
         ),
         ("rule_files: ['missing/[']\n", "rule_files: invalid pattern"),
+        (
+            "scrape_configs:\n  - job_name: a\n    tls_config: { ca: x, ca_file: y }\n",
+            "at most one of ca and ca_file must be configured",
+        ),
+        (
+            "scrape_configs:\n  - job_name: a\n    tls_config: { cert_file: c.pem }\n",
+            "exactly one of key or key_file must be configured when a client certificate is configured",
+        ),
+        (
+            "scrape_configs:\n  - job_name: a\n    tls_config: { ca_file: /nonexistent/ca.pem }\n",
+            "tls_config ca: reading /nonexistent/ca.pem",
+        ),
+        (
+            "scrape_configs:\n  - job_name: a\n    tls_config: { max_version: TLS11 }\n",
+            "Loupe speaks TLS 1.2 and 1.3 only",
+        ),
     ];
     for (text, expected) in cases {
         let path = dir.path().join("bad.yml");
@@ -386,4 +402,155 @@ fn config_errors_name_the_key_and_line() {
         let stderr = String::from_utf8_lossy(&output.stderr);
         assert!(stderr.contains(expected), "{text:?}: expected {expected:?} in {stderr}");
     }
+}
+
+/// A certificate authority for the TLS test: its PEM and what signs with it.
+struct Authority {
+    pem: String,
+    issuer: rcgen::Issuer<'static, rcgen::KeyPair>,
+}
+
+impl Authority {
+    fn new(name: &str) -> Authority {
+        let key = rcgen::KeyPair::generate().expect("key");
+        let mut params = rcgen::CertificateParams::new(Vec::<String>::new()).expect("params");
+        params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+        params.distinguished_name.push(rcgen::DnType::CommonName, name);
+        let pem = params.self_signed(&key).expect("self-signed").pem();
+        Authority {
+            pem,
+            issuer: rcgen::Issuer::new(params, key),
+        }
+    }
+
+    /// (certificate PEM, key PEM) for `name`.
+    fn issue(&self, name: &str) -> (String, String) {
+        let key = rcgen::KeyPair::generate().expect("key");
+        let params = rcgen::CertificateParams::new(vec![name.to_string()]).expect("params");
+        let cert = params.signed_by(&key, &self.issuer).expect("signed");
+        (cert.pem(), key.serialize_pem())
+    }
+}
+
+/// A TLS server configuration with `cert`, requiring client certificates of `clients` if given.
+fn tls_server(cert: &(String, String), clients: Option<&Authority>) -> std::sync::Arc<rustls::ServerConfig> {
+    use rustls::pki_types::pem::PemObject;
+    use rustls::pki_types::{CertificateDer, PrivateKeyDer};
+    let provider = std::sync::Arc::new(rustls::crypto::ring::default_provider());
+    let builder = rustls::ServerConfig::builder_with_provider(provider.clone())
+        .with_safe_default_protocol_versions()
+        .expect("versions");
+    let builder = match clients {
+        Some(ca) => {
+            let mut roots = rustls::RootCertStore::empty();
+            roots
+                .add(CertificateDer::from_pem_slice(ca.pem.as_bytes()).expect("pem"))
+                .expect("root");
+            let verifier = rustls::server::WebPkiClientVerifier::builder_with_provider(roots.into(), provider)
+                .build()
+                .expect("verifier");
+            builder.with_client_cert_verifier(verifier)
+        }
+        None => builder.with_no_client_auth(),
+    };
+    let chain = vec![CertificateDer::from_pem_slice(cert.0.as_bytes()).expect("cert pem")];
+    let key = PrivateKeyDer::from_pem_slice(cert.1.as_bytes()).expect("key pem");
+    std::sync::Arc::new(builder.with_single_cert(chain, key).expect("server config"))
+}
+
+#[test]
+fn scrapes_over_tls_with_its_own_ca_server_name_and_client_certificates() {
+    let ca = Authority::new("loupe test ca");
+    let clients = Authority::new("loupe test clients");
+    let server_cert = ca.issue("scrape.test");
+    let body =
+        |job: &'static str| -> common::target::Body { Box::new(move |n| format!("tls_served{{via=\"{job}\"}} {n}\n")) };
+    let plain = FakeTarget::start_tls(
+        "text/plain; version=0.0.4",
+        tls_server(&server_cert, None),
+        body("plain"),
+    );
+    let mutual = FakeTarget::start_tls(
+        "text/plain; version=0.0.4",
+        tls_server(&server_cert, Some(&clients)),
+        body("mutual"),
+    );
+    let dir = tempfile::tempdir().expect("tempdir");
+    let write = |name: &str, text: &str| {
+        let path = dir.path().join(name);
+        std::fs::write(&path, text).expect("write pem");
+        path.to_str().expect("utf-8 path").to_string()
+    };
+    let ca_file = write("ca.pem", &ca.pem);
+    let (client_cert, client_key) = clients.issue("loupe");
+    let key_file = write("client-key.pem", &client_key);
+    let tls = |extra: &str| format!("    scheme: https\n    tls_config:\n      ca_file: {ca_file}\n{extra}");
+    let named = tls("      server_name: scrape.test\n");
+    let unnamed = tls("");
+    let insecure = "    scheme: https\n    tls_config:\n      insecure_skip_verify: true\n".to_string();
+    // The client certificate inline and the key from a file: both spellings work.
+    let indented = client_cert.trim_end().replace('\n', "\n        ");
+    let with_cert = tls(&format!(
+        "      server_name: scrape.test\n      cert: |\n        {indented}\n      key_file: {key_file}\n"
+    ));
+    let config_path = dir.path().join("loupe.yml");
+    std::fs::write(
+        &config_path,
+        config(&[
+            ("named", &plain.address, &named),
+            ("unnamed", &plain.address, &unnamed),
+            ("insecure", &plain.address, &insecure),
+            ("mutual", &mutual.address, &with_cert),
+            ("anonymous", &mutual.address, &named),
+        ]),
+    )
+    .expect("write config");
+    let server = common::Server::start(
+        &dir.path().join("data"),
+        &["--config", config_path.to_str().expect("utf-8 path")],
+    );
+    let base = server.base.clone();
+    let jobs = ["named", "unnamed", "insecure", "mutual", "anonymous"];
+    let targets = wait_targets(&base, "every TLS job scraped once", |t| {
+        jobs.iter().all(|job| health_of(t, job).is_some_and(|h| h != "unknown"))
+    });
+    let health: Vec<_> = jobs
+        .iter()
+        .map(|job| health_of(&targets, job).unwrap_or_default())
+        .collect();
+    assert_eq!(health, ["up", "down", "up", "up", "down"], "{targets:#}");
+    let error = |job: &str| {
+        active(&targets, job)[0]["lastError"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string()
+    };
+    assert_eq!(
+        active(&targets, "named")[0]["scrapeUrl"],
+        format!("https://{}/metrics", plain.address)
+    );
+    assert!(
+        error("unnamed").contains("certificate") && error("unnamed").contains("not valid for name"),
+        "{}",
+        error("unnamed")
+    );
+    assert!(!error("anonymous").is_empty());
+    // The samples of the successful jobs are stored with their labels.
+    let response = get_json(&format!(
+        "{base}/api/v1/query?query=count%20by%20(job,via)%20(tls_served)"
+    ));
+    let mut series: Vec<String> = response["data"]["result"]
+        .as_array()
+        .expect("result")
+        .iter()
+        .map(|s| {
+            format!(
+                "{}/{}",
+                s["metric"]["job"].as_str().unwrap_or(""),
+                s["metric"]["via"].as_str().unwrap_or("")
+            )
+        })
+        .collect();
+    series.sort();
+    assert_eq!(series, ["insecure/plain", "mutual/mutual", "named/plain"]);
 }

@@ -22,7 +22,7 @@ pub enum Secret {
 }
 
 impl Secret {
-    fn read(&self) -> Result<String, Error> {
+    pub(crate) fn read(&self) -> Result<String, Error> {
         match self {
             Secret::Inline(value) => Ok(value.clone()),
             Secret::File(path) => std::fs::read_to_string(path)
@@ -57,16 +57,20 @@ pub enum Auth {
 /// `tls_config` of a job.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct TlsSettings {
-    /// PEM file with the CA certificates to trust instead of the system's.
-    pub ca_file: Option<PathBuf>,
-    /// PEM client certificate, with `key_file`.
-    pub cert_file: Option<PathBuf>,
-    /// PEM client key, with `cert_file`.
-    pub key_file: Option<PathBuf>,
+    /// PEM CA certificates to trust instead of the system's (`ca` or `ca_file`).
+    pub ca: Option<Secret>,
+    /// PEM client certificate (`cert` or `cert_file`), with `key`.
+    pub cert: Option<Secret>,
+    /// PEM client key (`key` or `key_file`), with `cert`.
+    pub key: Option<Secret>,
+    /// The name the server's certificate must be valid for, instead of the target's host.
+    pub server_name: Option<String>,
     /// Accept any server certificate.
     pub insecure_skip_verify: bool,
-    /// Oldest TLS version accepted: `TLS12` or `TLS13`.
+    /// Oldest TLS version accepted: `TLS10` … `TLS13` (default `TLS12`; rustls has none below).
     pub min_version: Option<String>,
+    /// Newest TLS version offered: `TLS12` or `TLS13` (default).
+    pub max_version: Option<String>,
 }
 
 /// How a job's client connects.
@@ -98,8 +102,7 @@ pub fn build_client(settings: &HttpSettings) -> Result<reqwest::Client, Error> {
         // Fails only if another provider was installed first, which is as good.
         let _ = rustls::crypto::ring::default_provider().install_default();
     });
-    let tls = &settings.tls;
-    let mut builder = reqwest::Client::builder()
+    let builder = reqwest::Client::builder()
         .user_agent(concat!("Loupe/", env!("CARGO_PKG_VERSION")))
         .redirect(if settings.follow_redirects {
             reqwest::redirect::Policy::limited(10)
@@ -107,36 +110,7 @@ pub fn build_client(settings: &HttpSettings) -> Result<reqwest::Client, Error> {
             reqwest::redirect::Policy::none()
         })
         .pool_idle_timeout(Duration::from_secs(300))
-        .danger_accept_invalid_certs(tls.insecure_skip_verify);
-    if let Some(ca) = &tls.ca_file {
-        let pem = std::fs::read(ca).map_err(|e| Error::Http(format!("reading ca_file {}: {e}", ca.display())))?;
-        let certs = reqwest::Certificate::from_pem_bundle(&pem)
-            .map_err(|e| Error::Http(format!("ca_file {}: {e}", ca.display())))?;
-        if certs.is_empty() {
-            return Err(Error::Http(format!("ca_file {}: no certificate found", ca.display())));
-        }
-        builder = builder.tls_certs_only(certs);
-    }
-    match (&tls.cert_file, &tls.key_file) {
-        (Some(cert), Some(key)) => {
-            let mut pem =
-                std::fs::read(cert).map_err(|e| Error::Http(format!("reading cert_file {}: {e}", cert.display())))?;
-            pem.push(b'\n');
-            pem.extend(
-                std::fs::read(key).map_err(|e| Error::Http(format!("reading key_file {}: {e}", key.display())))?,
-            );
-            let identity = reqwest::Identity::from_pem(&pem)
-                .map_err(|e| Error::Http(format!("client certificate {}: {e}", cert.display())))?;
-            builder = builder.identity(identity);
-        }
-        (None, None) => {}
-        _ => return Err(Error::Http("tls_config needs both cert_file and key_file".into())),
-    }
-    match tls.min_version.as_deref() {
-        None | Some("TLS12") => {}
-        Some("TLS13") => builder = builder.tls_version_min(reqwest::tls::Version::TLS_1_3),
-        Some(other) => return Err(Error::Http(format!("unsupported tls min_version {other:?}"))),
-    }
+        .tls_backend_preconfigured(crate::tls::client_config(&settings.tls)?);
     builder
         .build()
         .map_err(|e| Error::Http(format!("building http client: {e}")))
@@ -244,60 +218,86 @@ fn describe(error: &reqwest::Error) -> String {
 mod tests {
     use super::*;
 
+    fn tls(tls: TlsSettings) -> HttpSettings {
+        HttpSettings {
+            tls,
+            ..Default::default()
+        }
+    }
+
     #[test]
     fn client_settings_are_checked() {
         assert!(build_client(&HttpSettings::default()).is_ok());
-        let insecure = HttpSettings {
-            tls: TlsSettings {
-                insecure_skip_verify: true,
-                min_version: Some("TLS13".into()),
-                ..Default::default()
-            },
+        let insecure = tls(TlsSettings {
+            insecure_skip_verify: true,
+            min_version: Some("TLS13".into()),
             ..Default::default()
-        };
+        });
         assert!(build_client(&insecure).is_ok());
-        let missing_ca = HttpSettings {
-            tls: TlsSettings {
-                ca_file: Some("/nonexistent/ca.pem".into()),
-                ..Default::default()
-            },
+        let missing_ca = tls(TlsSettings {
+            ca: Some(Secret::File("/nonexistent/ca.pem".into())),
             ..Default::default()
-        };
+        });
         let error = build_client(&missing_ca).expect_err("missing file");
         assert!(
-            error.to_string().starts_with("reading ca_file /nonexistent/ca.pem"),
+            error
+                .to_string()
+                .starts_with("tls_config ca: reading /nonexistent/ca.pem"),
             "{error}"
         );
-        let dir = tempfile::tempdir().expect("tempdir");
-        let not_pem = dir.path().join("ca.pem");
-        std::fs::write(&not_pem, "not a certificate").expect("write");
-        let bad_ca = HttpSettings {
-            tls: TlsSettings {
-                ca_file: Some(not_pem),
-                ..Default::default()
-            },
+        let not_pem = tls(TlsSettings {
+            ca: Some(Secret::Inline("not a certificate".into())),
             ..Default::default()
-        };
-        assert!(build_client(&bad_ca).is_err());
-        let half = HttpSettings {
-            tls: TlsSettings {
-                cert_file: Some("/x.pem".into()),
-                ..Default::default()
-            },
+        });
+        assert_eq!(
+            build_client(&not_pem).expect_err("no PEM").to_string(),
+            "tls_config ca: no certificate found"
+        );
+        let half = tls(TlsSettings {
+            cert: Some(Secret::File("/x.pem".into())),
             ..Default::default()
-        };
+        });
         assert_eq!(
             build_client(&half).expect_err("needs both").to_string(),
-            "tls_config needs both cert_file and key_file"
+            "tls_config needs both a certificate and its key"
         );
-        let old = HttpSettings {
-            tls: TlsSettings {
-                min_version: Some("TLS10".into()),
-                ..Default::default()
-            },
+        // rustls has nothing older than TLS 1.2: a TLS 1.0 minimum is TLS 1.2, a TLS 1.1 maximum
+        // cannot be honoured.
+        let old = tls(TlsSettings {
+            min_version: Some("TLS10".into()),
             ..Default::default()
-        };
-        assert!(build_client(&old).is_err());
+        });
+        assert!(build_client(&old).is_ok());
+        let too_old = tls(TlsSettings {
+            max_version: Some("TLS11".into()),
+            ..Default::default()
+        });
+        assert_eq!(
+            build_client(&too_old).expect_err("TLS 1.1").to_string(),
+            "tls_config max_version TLS11: Loupe speaks TLS 1.2 and 1.3 only"
+        );
+        let inverted = tls(TlsSettings {
+            min_version: Some("TLS13".into()),
+            max_version: Some("TLS12".into()),
+            ..Default::default()
+        });
+        assert_eq!(
+            build_client(&inverted).expect_err("inverted").to_string(),
+            "tls_config max_version TLS12 is older than min_version TLS13"
+        );
+        let unknown = tls(TlsSettings {
+            min_version: Some("SSL3".into()),
+            ..Default::default()
+        });
+        assert_eq!(
+            build_client(&unknown).expect_err("unknown").to_string(),
+            "unknown TLS version \"SSL3\" in tls_config min_version"
+        );
+        let bad_name = tls(TlsSettings {
+            server_name: Some("not a name".into()),
+            ..Default::default()
+        });
+        assert!(build_client(&bad_name).is_err());
     }
 
     #[test]

@@ -34,6 +34,7 @@ pub mod manager;
 pub mod relabel;
 pub mod scrape;
 pub mod target;
+mod tls;
 
 pub use error::Error;
 pub use exposition::{Entry, Exemplar, Format, MetricType, ParsedSample, Parser, format_from_content_type, parse_all};

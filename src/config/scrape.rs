@@ -292,27 +292,62 @@ pub struct AuthorizationYaml {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct TlsYaml {
+    /// CA certificates (PEM text).
+    pub ca: Option<String>,
     /// CA certificates (PEM file).
     pub ca_file: Option<PathBuf>,
+    /// Client certificate (PEM text).
+    pub cert: Option<String>,
     /// Client certificate (PEM file).
     pub cert_file: Option<PathBuf>,
+    /// Client key (PEM text).
+    pub key: Option<String>,
     /// Client key (PEM file).
     pub key_file: Option<PathBuf>,
+    /// The name the server's certificate must be valid for.
+    pub server_name: Option<String>,
     /// Skip server certificate checks.
     #[serde(default)]
     pub insecure_skip_verify: bool,
-    /// `TLS12` or `TLS13`.
+    /// `TLS10` … `TLS13`.
     pub min_version: Option<String>,
-    #[serde(default)]
-    ca: Unsupported,
-    #[serde(default)]
-    cert: Unsupported,
-    #[serde(default)]
-    key: Unsupported,
-    #[serde(default)]
-    server_name: Unsupported,
-    #[serde(default)]
-    max_version: Unsupported,
+    /// `TLS12` or `TLS13`.
+    pub max_version: Option<String>,
+}
+
+impl TlsYaml {
+    /// The settings, with Prometheus's checks of which keys go together.
+    fn settings(&self) -> anyhow::Result<TlsSettings> {
+        fn one(inline: &Option<String>, file: &Option<PathBuf>, name: &str) -> anyhow::Result<Option<Secret>> {
+            match (inline, file) {
+                (Some(_), Some(_)) => bail!("at most one of {name} and {name}_file must be configured"),
+                (Some(text), None) => Ok(Some(Secret::Inline(text.clone()))),
+                (None, Some(path)) => Ok(Some(Secret::File(path.clone()))),
+                (None, None) => Ok(None),
+            }
+        }
+        let ca = one(&self.ca, &self.ca_file, "ca")?;
+        let cert = one(&self.cert, &self.cert_file, "cert")?;
+        let key = one(&self.key, &self.key_file, "key")?;
+        match (&cert, &key) {
+            (Some(_), None) => {
+                bail!("exactly one of key or key_file must be configured when a client certificate is configured")
+            }
+            (None, Some(_)) => {
+                bail!("exactly one of cert or cert_file must be configured when a client key is configured")
+            }
+            _ => {}
+        }
+        Ok(TlsSettings {
+            ca,
+            cert,
+            key,
+            server_name: self.server_name.clone().filter(|name| !name.is_empty()),
+            insecure_skip_verify: self.insecure_skip_verify,
+            min_version: self.min_version.clone().filter(|v| !v.is_empty()),
+            max_version: self.max_version.clone().filter(|v| !v.is_empty()),
+        })
+    }
 }
 
 /// A key Loupe does not support. The YAML parser locates the key's value; [`UnsupportedKey::line_in`]
@@ -441,13 +476,6 @@ impl ScrapeConfig {
         ];
         for (key, name) in discovery {
             reject(key, &format!("{at}.{name}"), SD_HINT)?;
-        }
-        if let Some(tls) = &self.tls_config {
-            reject(&tls.ca, &format!("{at}.tls_config.ca"), "use ca_file")?;
-            reject(&tls.cert, &format!("{at}.tls_config.cert"), "use cert_file")?;
-            reject(&tls.key, &format!("{at}.tls_config.key"), "use key_file")?;
-            reject(&tls.server_name, &format!("{at}.tls_config.server_name"), "")?;
-            reject(&tls.max_version, &format!("{at}.tls_config.max_version"), "")?;
         }
         Ok(())
     }
@@ -695,13 +723,7 @@ fn http_settings(config: &ScrapeConfig) -> anyhow::Result<HttpSettings> {
         bail!("at most one of basic_auth, authorization and bearer_token(_file) must be configured");
     }
     let tls = match &config.tls_config {
-        Some(t) => TlsSettings {
-            ca_file: t.ca_file.clone(),
-            cert_file: t.cert_file.clone(),
-            key_file: t.key_file.clone(),
-            insecure_skip_verify: t.insecure_skip_verify,
-            min_version: t.min_version.clone(),
-        },
+        Some(tls) => tls.settings()?,
         None => TlsSettings::default(),
     };
     Ok(HttpSettings {

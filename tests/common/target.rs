@@ -3,7 +3,7 @@
 
 #![allow(dead_code)]
 
-use std::io::{BufRead, BufReader, Write};
+use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpListener;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -29,6 +29,16 @@ impl FakeTarget {
     /// Like [`FakeTarget::start`]; with `gzip`, bodies are gzip-compressed when the request
     /// accepts it, as real exporters do.
     pub fn start_with(content_type: &'static str, gzip: bool, body: Body) -> FakeTarget {
+        Self::spawn(content_type, gzip, None, body)
+    }
+
+    /// Like [`FakeTarget::start`], over TLS with this server configuration. A failed handshake
+    /// is not a request.
+    pub fn start_tls(content_type: &'static str, tls: Arc<rustls::ServerConfig>, body: Body) -> FakeTarget {
+        Self::spawn(content_type, false, Some(tls), body)
+    }
+
+    fn spawn(content_type: &'static str, gzip: bool, tls: Option<Arc<rustls::ServerConfig>>, body: Body) -> FakeTarget {
         let listener = TcpListener::bind("127.0.0.1:0").expect("bind fake target");
         listener.set_nonblocking(true).expect("nonblocking");
         let address = listener.local_addr().expect("address").to_string();
@@ -43,44 +53,23 @@ impl FakeTarget {
                     continue;
                 };
                 let _ = stream.set_nonblocking(false);
-                let mut reader = BufReader::new(match stream.try_clone() {
-                    Ok(s) => s,
-                    Err(_) => continue,
-                });
-                let mut seen = Vec::new();
-                let mut line = String::new();
-                let _ = reader.read_line(&mut line);
-                loop {
-                    line.clear();
-                    if reader.read_line(&mut line).unwrap_or(0) == 0 || line.trim().is_empty() {
-                        break;
-                    }
-                    if let Some((name, value)) = line.trim_end().split_once(':') {
-                        seen.push((name.trim().to_ascii_lowercase(), value.trim().to_string()));
-                    }
-                }
-                let n = r.fetch_add(1, Ordering::SeqCst) + 1;
-                let accepts_gzip = seen
-                    .iter()
-                    .any(|(name, value)| name == "accept-encoding" && value.contains("gzip"));
-                if let Ok(mut all) = h.lock() {
-                    *all = seen;
-                }
-                let text = body(n);
-                let (payload, encoding) = if gzip && accepts_gzip {
-                    let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
-                    let _ = encoder.write_all(text.as_bytes());
-                    (encoder.finish().unwrap_or_default(), "Content-Encoding: gzip\r\n")
-                } else {
-                    (text.into_bytes(), "")
+                let _ = stream.set_read_timeout(Some(std::time::Duration::from_secs(5)));
+                let exchange = Exchange {
+                    content_type,
+                    gzip,
+                    requests: &r,
+                    headers: &h,
+                    body: &body,
                 };
-                let mut stream = stream;
-                let _ = write!(
-                    stream,
-                    "HTTP/1.1 200 OK\r\nContent-Type: {content_type}\r\n{encoding}Content-Length: {}\r\nConnection: close\r\n\r\n",
-                    payload.len()
-                );
-                let _ = stream.write_all(&payload);
+                match &tls {
+                    Some(config) => {
+                        let Ok(connection) = rustls::ServerConnection::new(config.clone()) else {
+                            continue;
+                        };
+                        exchange.serve(rustls::StreamOwned::new(connection, stream));
+                    }
+                    None => exchange.serve(stream),
+                }
             }
         });
         FakeTarget {
@@ -110,6 +99,59 @@ impl FakeTarget {
 impl Drop for FakeTarget {
     fn drop(&mut self) {
         self.stop.store(true, Ordering::Relaxed);
+    }
+}
+
+/// One request and its response.
+struct Exchange<'a> {
+    content_type: &'static str,
+    gzip: bool,
+    requests: &'a AtomicU64,
+    headers: &'a Mutex<Vec<(String, String)>>,
+    body: &'a Body,
+}
+
+impl Exchange<'_> {
+    fn serve<S: Read + Write>(&self, stream: S) {
+        let mut reader = BufReader::new(stream);
+        let mut seen = Vec::new();
+        let mut line = String::new();
+        if reader.read_line(&mut line).unwrap_or(0) == 0 {
+            return;
+        }
+        loop {
+            line.clear();
+            if reader.read_line(&mut line).unwrap_or(0) == 0 || line.trim().is_empty() {
+                break;
+            }
+            if let Some((name, value)) = line.trim_end().split_once(':') {
+                seen.push((name.trim().to_ascii_lowercase(), value.trim().to_string()));
+            }
+        }
+        let n = self.requests.fetch_add(1, Ordering::SeqCst) + 1;
+        let accepts_gzip = seen
+            .iter()
+            .any(|(name, value)| name == "accept-encoding" && value.contains("gzip"));
+        if let Ok(mut all) = self.headers.lock() {
+            *all = seen;
+        }
+        let text = (self.body)(n);
+        let (payload, encoding) = if self.gzip && accepts_gzip {
+            let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+            let _ = encoder.write_all(text.as_bytes());
+            (encoder.finish().unwrap_or_default(), "Content-Encoding: gzip\r\n")
+        } else {
+            (text.into_bytes(), "")
+        };
+        let stream = reader.get_mut();
+        let _ = write!(
+            stream,
+            "HTTP/1.1 200 OK\r\nContent-Type: {}\r\n{encoding}Content-Length: {}\r\nConnection: close\r\n\r\n",
+            self.content_type,
+            payload.len()
+        );
+        let _ = stream.write_all(&payload);
+        let _ = stream.flush();
     }
 }
 

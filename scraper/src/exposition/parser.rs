@@ -125,15 +125,15 @@ impl<'a> Parser<'a> {
         if matches!(first, Some(b'#') | Some(b'\n') | Some(b'\r') | None) {
             return self.next().map(|r| r.map(RawEntry::Entry));
         }
-        let end = self.rest.find('\n').unwrap_or(self.rest.len());
-        let candidate = &self.rest[..end];
-        let candidate = candidate.strip_suffix('\r').unwrap_or(candidate);
-        let Some((series, tail)) = split_series(candidate).filter(|_| candidate.len() <= MAX_LINE_LEN) else {
-            return self.next().map(|r| r.map(RawEntry::Entry));
+        // Anything unusual is handed to the full parser, from the same line.
+        let saved = self.clone();
+        let split = match self.take_line() {
+            Some(Ok(line)) => split_series(line).map(|(series, tail)| (line, series, tail)),
+            _ => None,
         };
-        let line = match self.take_line() {
-            Some(Ok(line)) => line,
-            _ => return self.next().map(|r| r.map(RawEntry::Entry)),
+        let Some((line, series, tail)) = split else {
+            *self = saved;
+            return self.next().map(|r| r.map(RawEntry::Entry));
         };
         match tail_of_line(line, tail, self.format) {
             Ok(parsed) => Some(Ok(RawEntry::Sample {
