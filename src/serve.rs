@@ -45,6 +45,9 @@ pub struct ServeArgs {
     /// How long Loupe may have been down for an alert's `for` state to be restored.
     #[arg(long = "rules.alert.for-outage-tolerance", default_value = "1h", value_parser = parse_duration_arg)]
     outage_tolerance: Duration,
+    /// Enables `/api/v1/admin/tsdb/delete_series` and `/clean_tombstones`.
+    #[arg(long = "web.enable-admin-api")]
+    enable_admin_api: bool,
 }
 
 /// The HTTP client alerts are sent with (system roots, Loupe's user agent).
@@ -150,8 +153,10 @@ async fn serve(args: ServeArgs, options: tsdb::db::DbOptions) -> anyhow::Result<
             ),
             ("storage.tsdb.path".into(), args.data_dir.display().to_string()),
             ("web.listen-address".into(), local.to_string()),
+            ("web.enable-admin-api".into(), args.enable_admin_api.to_string()),
         ],
         start_time: std::time::SystemTime::now(),
+        admin_api: args.enable_admin_api,
     });
     let loki_state = Arc::new(api::loki::LokiState::new(
         log_store.clone(),

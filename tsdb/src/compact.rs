@@ -127,7 +127,8 @@ pub(crate) fn plan(metas: &[&crate::block::BlockMeta], ranges: &[i64]) -> Option
 }
 
 /// Merges `blocks` into one new block in `parent` and returns its path. Series present in
-/// several blocks get their chunks concatenated, or re-encoded when they overlap in time.
+/// several blocks get their chunks concatenated, or re-encoded when they overlap in time. Deleted
+/// samples (the blocks' tombstones) are left out, so the new block has no tombstones.
 pub(crate) fn compact(parent: &Path, blocks: &[Arc<Block>], per_chunk: usize) -> Result<PathBuf> {
     let min_time = blocks.iter().map(|b| b.meta().min_time).min().unwrap_or(0);
     let max_time = blocks.iter().map(|b| b.meta().max_time).max().unwrap_or(0);
@@ -154,29 +155,45 @@ pub(crate) fn compact(parent: &Path, blocks: &[Arc<Block>], per_chunk: usize) ->
         while end < entries.len() && entries[end].0 == entries[start].0 {
             end += 1;
         }
+        // Chunks wholly deleted are left out; one partly deleted forces a re-encode without the
+        // deleted samples.
         let mut parts = Vec::new();
         for (_, index, id) in &entries[start..end] {
             let block = &blocks[*index];
             let (_, metas) = block.series(*id)?;
+            let deleted = block.deleted(*id);
             for meta in metas {
-                parts.push((meta, block.chunk(&meta)?, *index));
+                if deleted.as_ref().is_some_and(|d| d.covers(meta.min_time, meta.max_time)) {
+                    continue;
+                }
+                let partly = deleted.clone().filter(|d| d.overlaps(meta.min_time, meta.max_time));
+                parts.push((meta, block.chunk(&meta)?, *index, partly));
             }
         }
-        parts.sort_by_key(|(m, _, _)| (m.min_time, m.max_time));
+        parts.sort_by_key(|(m, _, _, _)| (m.min_time, m.max_time));
         let overlapping = parts.windows(2).any(|w| w[1].0.min_time <= w[0].0.max_time);
-        if overlapping {
+        if overlapping || parts.iter().any(|p| p.3.is_some()) {
             let mut samples: Vec<Sample> = Vec::new();
-            for (_, bytes, index) in &parts {
-                decode_block_chunk(&blocks[*index], bytes, &mut samples)?;
+            let mut decoded = Vec::new();
+            for (_, bytes, index, deleted) in &parts {
+                decoded.clear();
+                decode_block_chunk(&blocks[*index], bytes, &mut decoded)?;
+                samples.extend(
+                    decoded
+                        .iter()
+                        .filter(|s| deleted.as_ref().is_none_or(|d| !d.contains(s.t))),
+                );
             }
             samples.sort_by_key(|s| s.t);
             samples.dedup_by_key(|s| s.t);
-            let chunks = encode_chunks(&samples, per_chunk);
-            writer.add_series(&entries[start].0, &chunk_inputs(&chunks))?;
-        } else {
+            if !samples.is_empty() {
+                let chunks = encode_chunks(&samples, per_chunk);
+                writer.add_series(&entries[start].0, &chunk_inputs(&chunks))?;
+            }
+        } else if !parts.is_empty() {
             let inputs: Vec<ChunkInput<'_>> = parts
                 .iter()
-                .map(|(meta, bytes, _)| ChunkInput {
+                .map(|(meta, bytes, _, _)| ChunkInput {
                     min_time: meta.min_time,
                     max_time: meta.max_time,
                     num_samples: chunk::num_samples(bytes) as u32,
@@ -190,6 +207,19 @@ pub(crate) fn compact(parent: &Path, blocks: &[Arc<Block>], per_chunk: usize) ->
     }
     let (_, path) = writer.finish()?;
     Ok(path)
+}
+
+/// Rewrites one block without its deleted samples, over the same time range. `None`
+/// (and nothing written) when no sample is left.
+pub(crate) fn compact_one(parent: &Path, block: &Arc<Block>, per_chunk: usize) -> Result<Option<PathBuf>> {
+    let path = compact(parent, std::slice::from_ref(block), per_chunk)?;
+    let rewritten = Block::open(&path)?;
+    if rewritten.meta().stats.num_samples > 0 {
+        return Ok(Some(path));
+    }
+    drop(rewritten);
+    std::fs::remove_dir_all(&path).map_err(|e| crate::Error::io(&path, e))?;
+    Ok(None)
 }
 
 #[cfg(test)]

@@ -274,6 +274,66 @@ impl Db {
         Ok(())
     }
 
+    /// Deletes the samples in `[mint, maxt]` of the series matching `matchers`, everywhere: blocks
+    /// get (or extend) a `tombstones` file, head series a tombstone in the WAL. Both are on disk
+    /// when this returns; queries no longer see the samples at once, compaction and
+    /// [`Db::clean_tombstones`] remove them from the files. Returns how many series of the head
+    /// and the blocks got a tombstone.
+    pub fn delete_series(&self, matchers: &[crate::labels::Matcher], mint: i64, maxt: i64) -> Result<usize> {
+        if matchers.is_empty() {
+            return Err(Error::InvalidArgument("no matchers given to delete series".into()));
+        }
+        if maxt < mint {
+            return Ok(0);
+        }
+        // No block is cut or compacted meanwhile: a cut would carry head samples into a block
+        // after the head's tombstones were read, a compaction would drop a block's new tombstones.
+        let _guard = self.maintenance.lock();
+        let mut deleted = 0;
+        let blocks = self.blocks.read().clone();
+        for block in blocks
+            .iter()
+            .filter(|b| b.meta().min_time <= maxt && b.meta().max_time > mint)
+        {
+            let mut ids = Vec::new();
+            for id in crate::postings::postings_for_matchers(&crate::querier::BlockPostings(block), matchers)? {
+                let id = u32::try_from(id).map_err(|_| Error::InvalidArgument(format!("series id {id}")))?;
+                let (_, metas) = block.series(id)?;
+                if metas.iter().any(|m| m.max_time >= mint && m.min_time <= maxt) {
+                    ids.push(id);
+                }
+            }
+            block.add_tombstones(&ids, mint, maxt)?;
+            deleted += ids.len();
+        }
+        deleted += self.head.delete(matchers, mint, maxt)?;
+        tracing::info!(series = deleted, mint, maxt, "deleted series data");
+        Ok(deleted)
+    }
+
+    /// Rewrites every block that has tombstones without the deleted samples (a block left empty
+    /// is removed). Returns how many blocks were rewritten.
+    pub fn clean_tombstones(&self) -> Result<usize> {
+        let _guard = self.maintenance.lock();
+        let blocks = self.blocks.read().clone();
+        let mut cleaned = 0;
+        for block in blocks.iter().filter(|b| b.has_tombstones()) {
+            let path = compact::compact_one(&self.dir, block, self.options.samples_per_chunk)?;
+            let ulid = block.meta().ulid.clone();
+            match path {
+                Some(path) => {
+                    let rewritten = Arc::new(Block::open(&path)?);
+                    tracing::info!(ulid = %rewritten.meta().ulid, source = %ulid, "rewrote block without deleted data");
+                    self.add_block(rewritten);
+                }
+                None => tracing::info!(source = %ulid, "removed block whose data was all deleted"),
+            }
+            self.remove_blocks(&[ulid])?;
+            cleaned += 1;
+        }
+        Ok(cleaned)
+    }
+
     /// Starts a batch of samples older than the head accepts, to be written as blocks.
     pub fn backfiller(&self) -> crate::backfill::Backfiller<'_> {
         crate::backfill::Backfiller::new(self)
@@ -440,6 +500,13 @@ fn replay_wal(dir: &Path, options: WalOptions, head: &Head) -> Result<(Wal, crat
                     // Everything in the WAL was accepted once: take it back, out of order or not.
                     series.data.lock().append(crate::Sample::new(s.t, s.v), &limits);
                     head.note_time(s.t);
+                }
+            }
+            Record::Tombstones(tombstones) => {
+                for t in tombstones {
+                    if let Some(series) = by_ref.get(&t.series_ref) {
+                        series.data.lock().delete(t.mint, t.maxt);
+                    }
                 }
             }
         }

@@ -24,4 +24,5 @@ pub mod head;
 pub mod postings;
 pub mod querier;
 mod retention;
+pub mod tombstones;
 pub mod wal;

@@ -12,6 +12,7 @@ use crate::head::Head;
 use crate::labels::{Labels, Matcher};
 use crate::postings::{PostingsSource, postings_for_matchers};
 use crate::sample::Sample;
+use crate::tombstones::SharedIntervals;
 
 /// Where a chunk's bytes live.
 #[derive(Clone)]
@@ -28,6 +29,8 @@ pub(crate) struct ChunkData {
     pub min_time: i64,
     pub max_time: i64,
     pub source: ChunkSource,
+    /// Ranges of the chunk's source deleted by `Db::delete_series`: their samples are skipped.
+    pub deleted: Option<SharedIntervals>,
 }
 
 impl ChunkData {
@@ -74,7 +77,13 @@ impl Series {
         if overlapping {
             let mut all: Vec<Sample> = Vec::new();
             for chunk in &self.chunks {
-                all.extend(chunk.iter().map(|(t, v)| Sample::new(t, v)));
+                let deleted = chunk.deleted.as_deref();
+                all.extend(
+                    chunk
+                        .iter()
+                        .filter(|(t, _)| deleted.is_none_or(|d| !d.contains(*t)))
+                        .map(|(t, v)| Sample::new(t, v)),
+                );
             }
             all.sort_by_key(|s| s.t);
             all.dedup_by_key(|s| s.t);
@@ -88,6 +97,7 @@ impl Series {
                 series: self,
                 next_chunk: 0,
                 current: None,
+                deleted: None,
             },
         }
     }
@@ -108,6 +118,8 @@ enum Inner<'a> {
         series: &'a Series,
         next_chunk: usize,
         current: Option<ChunkIter<'a>>,
+        /// The current chunk's deleted ranges.
+        deleted: Option<&'a crate::tombstones::Intervals>,
     },
     Merged(std::vec::IntoIter<Sample>),
 }
@@ -122,6 +134,7 @@ impl Iterator for SampleIter<'_> {
                 series,
                 next_chunk,
                 current,
+                deleted,
             } => loop {
                 if let Some(iter) = current {
                     for (t, v) in iter.by_ref() {
@@ -129,7 +142,7 @@ impl Iterator for SampleIter<'_> {
                             *next_chunk = series.chunks.len();
                             break;
                         }
-                        if t >= series.mint {
+                        if t >= series.mint && deleted.is_none_or(|d| !d.contains(t)) {
                             return Some(Sample::new(t, v));
                         }
                     }
@@ -138,6 +151,7 @@ impl Iterator for SampleIter<'_> {
                 let chunk = series.chunks.get(*next_chunk)?;
                 *next_chunk += 1;
                 *current = Some(chunk.iter());
+                *deleted = chunk.deleted.as_deref();
             },
         }
     }
@@ -176,8 +190,13 @@ pub(crate) fn select_block(
     for id in postings_for_matchers(&BlockPostings(block), matchers)? {
         let id = u32::try_from(id).map_err(|_| crate::Error::InvalidArgument(format!("series id {id}")))?;
         let (labels, metas) = block.series(id)?;
+        let deleted = block.deleted(id);
         let mut chunks = Vec::new();
-        for meta in metas.iter().filter(|m| m.max_time >= mint && m.min_time <= maxt) {
+        for meta in metas
+            .iter()
+            .filter(|m| m.max_time >= mint && m.min_time <= maxt)
+            .filter(|m| deleted.as_ref().is_none_or(|d| !d.covers(m.min_time, m.max_time)))
+        {
             let bytes = block.chunk(meta)?;
             if !matches!(bytes.encoding(), ENCODING_XOR | ENCODING_DECIMAL) {
                 return Err(crate::Error::corrupt(
@@ -189,6 +208,7 @@ pub(crate) fn select_block(
                 min_time: meta.min_time,
                 max_time: meta.max_time,
                 source: ChunkSource::Block(bytes),
+                deleted: deleted.clone().filter(|d| d.overlaps(meta.min_time, meta.max_time)),
             });
         }
         if !chunks.is_empty() {

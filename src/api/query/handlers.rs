@@ -21,7 +21,7 @@ const MAX_POINTS: i128 = 11_000;
 const TRUNCATED: &str = "results truncated due to limit";
 
 /// Runs blocking work (evaluation, index reads) off the async threads.
-async fn blocking<T: Send + 'static>(
+pub(super) async fn blocking<T: Send + 'static>(
     work: impl FnOnce() -> Result<T, ApiError> + Send + 'static,
 ) -> Result<T, ApiError> {
     tokio::task::spawn_blocking(work)
@@ -145,7 +145,7 @@ pub async fn query_range(State(state): State<Arc<QueryState>>, request: Request)
 }
 
 /// `start` and `end` of the metadata endpoints (defaults: all time).
-fn time_range(params: &Params) -> Result<(i64, i64), ApiError> {
+pub(super) fn time_range(params: &Params) -> Result<(i64, i64), ApiError> {
     Ok((
         params::time_param(params, "start", MIN_TIME_MS)?,
         params::time_param(params, "end", MAX_TIME_MS)?,

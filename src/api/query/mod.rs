@@ -1,7 +1,8 @@
 //! Prometheus's HTTP query API (`/api/v1/query`, `/query_range`, `/series`, `/labels`,
-//! `/label/{name}/values`, status pages and stubs) over the TSDB and the PromQL engine, answering
+//! `/label/{name}/values`, status pages, the TSDB admin endpoints) over the TSDB and the PromQL engine, answering
 //! in Prometheus's exact JSON shapes so Grafana and other clients work unchanged.
 
+mod admin;
 pub(crate) mod format;
 mod handlers;
 pub(crate) mod params;
@@ -28,6 +29,8 @@ pub struct QueryState {
     pub flags: Vec<(String, String)>,
     /// When the server started, for `/api/v1/status/runtimeinfo`.
     pub start_time: std::time::SystemTime,
+    /// `--web.enable-admin-api`: the TSDB admin endpoints answer (else "admin APIs disabled").
+    pub admin_api: bool,
 }
 
 /// The query API's routes, with their state applied (ready to `merge` into the main router).
@@ -56,7 +59,11 @@ pub fn routes(state: Arc<QueryState>) -> Router {
         .route("/api/v1/status/tsdb", get(status::tsdb))
         .route(
             "/api/v1/admin/tsdb/delete_series",
-            post(status::delete_series).put(status::delete_series),
+            post(admin::delete_series).put(admin::delete_series),
+        )
+        .route(
+            "/api/v1/admin/tsdb/clean_tombstones",
+            post(admin::clean_tombstones).put(admin::clean_tombstones),
         )
         .with_state(state)
 }

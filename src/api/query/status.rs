@@ -1,5 +1,4 @@
-//! Status and stub endpoints: `/api/v1/status/{buildinfo,config,flags,runtimeinfo,tsdb}`,
-//! and `/api/v1/admin/tsdb/delete_series`.
+//! Status endpoints: `/api/v1/status/{buildinfo,config,flags,runtimeinfo,tsdb}`.
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
@@ -15,7 +14,7 @@ use tsdb::{MatchType, Matcher};
 use super::QueryState;
 use super::format::Json;
 use super::params::Params;
-use super::response::{ApiError, ErrorKind, success};
+use super::response::{ApiError, success};
 
 /// The Prometheus version reported by `buildinfo`: Grafana maps it to the nearest release it knows
 /// and enables the features of Prometheus 3.
@@ -220,14 +219,6 @@ pub fn head_status(db: &Db, limit: usize) -> Result<Json, ApiError> {
         ("memoryInBytesByLabelName", top(owned(bytes_by_name))),
         ("seriesCountByLabelValuePair", top(by_pair)),
     ]))
-}
-
-/// `POST|PUT /api/v1/admin/tsdb/delete_series`: the TSDB cannot delete series yet.
-pub async fn delete_series() -> ApiError {
-    ApiError::new(
-        ErrorKind::Unavailable,
-        "series deletion is not supported: the storage has no deletion yet",
-    )
 }
 
 #[cfg(test)]

@@ -58,6 +58,7 @@ fn start() -> Server {
             ("config.file".into(), "loupe.yml".into()),
         ],
         start_time: std::time::UNIX_EPOCH,
+        admin_api: true,
     });
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(1)
@@ -363,13 +364,24 @@ fn other_endpoints() {
         "{body}"
     );
     assert!(body.ends_with(r#","storageRetention":"15d"}}"#), "{body}");
+    // Deleting `up` up to 15 s leaves 30 s, 45 s and 60 s in the last minute.
+    let count = "/api/v1/query?query=count_over_time(up%5B1m%5D)&time=60";
+    let before = r#"{"status":"success","data":{"resultType":"vector","result":[{"metric":{"instance":"x","job":"a"},"value":[60,"4"]},{"metric":{"job":"b"},"value":[60,"4"]}]}}"#;
+    assert_eq!(s.get(count), ok(before));
     assert_eq!(
-        s.post("/api/v1/admin/tsdb/delete_series", "match[]=up"),
+        s.post("/api/v1/admin/tsdb/delete_series", "match[]=up&start=0&end=15"),
+        (204, String::new())
+    );
+    let after = before.replace(r#""4"]"#, r#""3"]"#);
+    assert_eq!(s.get(count), ok(&after));
+    assert_eq!(
+        s.post("/api/v1/admin/tsdb/delete_series", "start=0"),
         (
-            500,
-            r#"{"status":"error","errorType":"unavailable","error":"series deletion is not supported: the storage has no deletion yet"}"#.into()
+            400,
+            r#"{"status":"error","errorType":"bad_data","error":"no match[] parameter provided"}"#.into()
         )
     );
+    assert_eq!(s.post("/api/v1/admin/tsdb/clean_tombstones", ""), (204, String::new()));
     assert_eq!(s.get("/api/v1/admin/tsdb/delete_series").0, 405);
 }
 

@@ -14,6 +14,8 @@ use super::{CHUNKS_FILE, CHUNKS_HEADER_LEN, CHUNKS_MAGIC, CHUNKS_VERSION, INDEX_
 use crate::encoding::get_uvarint;
 use crate::error::{Error, Result};
 use crate::labels::Labels;
+use crate::tombstones::{self, BlockTombstones, Intervals, SharedIntervals};
+use parking_lot::RwLock;
 
 /// An open, immutable block. `Send + Sync`; share it as `Arc<Block>`.
 pub struct Block {
@@ -23,6 +25,8 @@ pub struct Block {
     chunks: Arc<Mmap>,
     chunks_path: PathBuf,
     size_bytes: u64,
+    /// Deleted ranges by series id, from the `tombstones` file (replaced as a whole).
+    tombstones: RwLock<Arc<BlockTombstones>>,
 }
 
 /// Memory-maps the file at `path`, which must be at least `min_len` bytes long.
@@ -77,6 +81,15 @@ impl Block {
         }
         let meta_len = std::fs::metadata(dir.join(META_FILE)).map(|m| m.len()).unwrap_or(0);
         let size_bytes = index_len + chunks.len() as u64 + meta_len;
+        let tombstones = tombstones::read(dir)?;
+        if let Some((&id, _)) = tombstones.last_key_value()
+            && id >= index.num_series()
+        {
+            return Err(Error::corrupt(
+                dir.join(tombstones::TOMBSTONES_FILE),
+                format!("series id {id} is not in the block"),
+            ));
+        }
         tracing::debug!(dir = %dir.display(), series = index.num_series(), size_bytes, "opened block");
         Ok(Block {
             dir: dir.to_path_buf(),
@@ -85,7 +98,35 @@ impl Block {
             chunks: Arc::new(chunks),
             chunks_path,
             size_bytes,
+            tombstones: RwLock::new(Arc::new(tombstones)),
         })
+    }
+
+    /// The deleted ranges of series `id`, if any.
+    pub(crate) fn deleted(&self, id: u32) -> Option<SharedIntervals> {
+        self.tombstones.read().get(&id).cloned()
+    }
+
+    /// True when some of the block's samples are deleted.
+    pub fn has_tombstones(&self) -> bool {
+        !self.tombstones.read().is_empty()
+    }
+
+    /// Deletes `[mint, maxt]` of the series `ids`: merges the range into the `tombstones` file,
+    /// replaced atomically before this returns. Callers serialise calls (the database's
+    /// maintenance lock).
+    pub(crate) fn add_tombstones(&self, ids: &[u32], mint: i64, maxt: i64) -> Result<()> {
+        if ids.is_empty() {
+            return Ok(());
+        }
+        let mut next: BlockTombstones = (**self.tombstones.read()).clone();
+        for &id in ids {
+            let entry = next.entry(id).or_insert_with(|| Arc::new(Intervals::new()));
+            Arc::make_mut(entry).add(mint, maxt);
+        }
+        tombstones::write(&self.dir, &next)?;
+        *self.tombstones.write() = Arc::new(next);
+        Ok(())
     }
 
     /// The block's metadata.

@@ -7,6 +7,7 @@
 
 mod append;
 mod chunk_files;
+mod delete;
 mod postings;
 mod read;
 mod series;

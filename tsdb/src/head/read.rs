@@ -35,24 +35,37 @@ impl Head {
             };
             let chunks = {
                 let data = series.data.lock();
+                let deleted =
+                    |min_time: i64, max_time: i64| data.deleted.clone().filter(|d| d.overlaps(min_time, max_time));
+                // Chunks wholly deleted are left out, so a series deleted in the whole range is not
+                // selected at all.
+                let visible =
+                    |min_time: i64, max_time: i64| data.deleted.as_ref().is_none_or(|d| !d.covers(min_time, max_time));
                 let mut chunks: Vec<ChunkData> = Vec::new();
-                for closed in data.closed.iter().filter(|c| c.max_time >= mint && c.min_time <= maxt) {
+                for closed in data
+                    .closed
+                    .iter()
+                    .filter(|c| c.max_time >= mint && c.min_time <= maxt && visible(c.min_time, c.max_time))
+                {
                     chunks.push(ChunkData {
                         min_time: closed.min_time,
                         max_time: closed.max_time,
                         source: ChunkSource::Memory(closed.bytes(self.chunk_files())?),
+                        deleted: deleted(closed.min_time, closed.max_time),
                     });
                 }
                 if let Some(open) = &data.open
                     && let (Some(min_time), Some(max_time)) = (open.min_time(), open.max_time())
                     && max_time >= mint
                     && min_time <= maxt
+                    && visible(min_time, max_time)
                 {
                     let bytes: Arc<[u8]> = Arc::from(open.bytes());
                     chunks.push(ChunkData {
                         min_time,
                         max_time,
                         source: ChunkSource::Memory(bytes),
+                        deleted: deleted(min_time, max_time),
                     });
                 }
                 let ooo: Vec<_> = data
@@ -60,7 +73,9 @@ impl Head {
                     .iter()
                     .filter(|s| s.t >= mint && s.t <= maxt)
                     .collect();
-                if let (Some(first), Some(last)) = (ooo.first(), ooo.last()) {
+                if let (Some(first), Some(last)) = (ooo.first(), ooo.last())
+                    && visible(first.t, last.t)
+                {
                     let mut appender = XorAppender::new();
                     for sample in &ooo {
                         appender.append(sample.t, sample.v);
@@ -71,6 +86,7 @@ impl Head {
                         min_time,
                         max_time,
                         source: ChunkSource::Memory(bytes),
+                        deleted: deleted(min_time, max_time),
                     });
                 }
                 chunks

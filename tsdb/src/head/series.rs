@@ -10,6 +10,7 @@ use crate::chunk::XorAppender;
 use crate::error::Result;
 use crate::labels::Labels;
 use crate::sample::Sample;
+use crate::tombstones::{Intervals, SharedIntervals};
 
 /// Where a full head chunk is kept.
 #[derive(Debug, Clone)]
@@ -96,6 +97,8 @@ pub(crate) struct SeriesData {
     pub open: Option<XorAppender>,
     /// Accepted out-of-order samples, sorted by time, unique timestamps.
     pub out_of_order: OutOfOrder,
+    /// Ranges deleted by `Db::delete_series`: hidden from queries, left out of blocks.
+    pub deleted: Option<SharedIntervals>,
 }
 
 /// A series in the head.
@@ -129,6 +132,13 @@ impl MemSeries {
 }
 
 impl SeriesData {
+    /// Deletes `[mint, maxt]` from what queries and block cuts see.
+    pub fn delete(&mut self, mint: i64, maxt: i64) {
+        let mut next = self.deleted.as_deref().cloned().unwrap_or_default();
+        next.add(mint, maxt);
+        self.deleted = (!next.is_empty()).then(|| Arc::new(next));
+    }
+
     /// Oldest timestamp held, if any.
     pub fn min_time(&self) -> Option<i64> {
         let in_order = self
@@ -277,10 +287,18 @@ impl SeriesData {
             self.open = None;
         }
         self.out_of_order.retain(|s| s.t >= min_time);
+        if let Some(deleted) = &self.deleted
+            && deleted.ranges().first().is_some_and(|r| r.1 < min_time)
+        {
+            let mut next = Intervals::clone(deleted);
+            next.drop_before(min_time);
+            self.deleted = (!next.is_empty()).then(|| Arc::new(next));
+        }
         self.is_empty()
     }
 
-    /// Every sample with `mint <= t <= maxt`, in time order, duplicates (by timestamp) removed.
+    /// Every sample with `mint <= t <= maxt` that was not deleted, in time order, duplicates (by
+    /// timestamp) removed.
     pub fn samples_between(&self, mint: i64, maxt: i64, files: Option<&HeadChunkFiles>) -> Result<Vec<Sample>> {
         let mut out = Vec::new();
         let in_range = |(t, _): &(i64, f64)| *t >= mint && *t <= maxt;
@@ -299,12 +317,14 @@ impl SeriesData {
                     .map(|(t, v)| Sample::new(t, v)),
             );
         }
-        if self.out_of_order.is_empty() {
-            return Ok(out);
+        if !self.out_of_order.is_empty() {
+            out.extend(self.out_of_order.iter().filter(|s| s.t >= mint && s.t <= maxt).copied());
+            out.sort_by_key(|s| s.t);
+            out.dedup_by_key(|s| s.t);
         }
-        out.extend(self.out_of_order.iter().filter(|s| s.t >= mint && s.t <= maxt).copied());
-        out.sort_by_key(|s| s.t);
-        out.dedup_by_key(|s| s.t);
+        if let Some(deleted) = &self.deleted {
+            out.retain(|s| !deleted.contains(s.t));
+        }
         Ok(out)
     }
 

@@ -4,7 +4,7 @@ use std::fs;
 use std::path::{Path, PathBuf};
 
 use super::Wal;
-use super::record::{Record, SampleRecord, SeriesRecord};
+use super::record::{Record, SampleRecord, SeriesRecord, TombstoneRecord};
 use super::segment::{self, Appender, CHECKPOINT_PREFIX, Corruption, TMP_SUFFIX, list_dir, segment_name, sync_dir};
 use crate::error::{Error, Result};
 
@@ -116,6 +116,7 @@ struct Writer<K> {
     min_time: i64,
     series: Vec<SeriesRecord>,
     samples: Vec<SampleRecord>,
+    tombstones: Vec<TombstoneRecord>,
     stats: CheckpointStats,
 }
 
@@ -142,22 +143,33 @@ impl<K: Fn(u64) -> bool> Writer<K> {
                     }
                 }
             }
+            Record::Tombstones(tombstones) => {
+                // A range wholly before `min_time` covers nothing the head still holds.
+                self.tombstones.extend(
+                    tombstones
+                        .into_iter()
+                        .filter(|t| t.maxt >= self.min_time && (self.keep_series)(t.series_ref)),
+                );
+            }
         }
-        if self.series.len() + self.samples.len() >= FLUSH_ENTRIES {
+        if self.series.len() + self.samples.len() + self.tombstones.len() >= FLUSH_ENTRIES {
             self.flush()
         } else {
             Ok(())
         }
     }
 
-    /// Writes buffered series before buffered samples, so every sample follows its series.
+    /// Writes buffered series before buffered samples and tombstones, so every entry follows its
+    /// series.
     fn flush(&mut self) -> Result<()> {
         self.out.begin()?;
         self.out.push_series(&self.series)?;
         self.out.push_samples(&self.samples)?;
+        self.out.push_tombstones(&self.tombstones)?;
         self.out.commit(false)?;
         self.series.clear();
         self.samples.clear();
+        self.tombstones.clear();
         Ok(())
     }
 }
@@ -280,6 +292,7 @@ impl CheckpointPlan {
             min_time,
             series: Vec::new(),
             samples: Vec::new(),
+            tombstones: Vec::new(),
             stats: Default::default(),
         };
         let mut buf = Vec::new();
@@ -313,6 +326,7 @@ mod tests {
             match record {
                 Record::Series(s) => refs.extend(s.iter().map(|s| s.series_ref)),
                 Record::Samples(s) => samples.extend_from_slice(s),
+                Record::Tombstones(_) => {}
             }
         }
         (refs, samples)

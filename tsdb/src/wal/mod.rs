@@ -15,7 +15,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 pub use checkpoint::{CheckpointPlan, CheckpointStats};
-pub use record::{MAX_RECORD_SIZE, Record, SampleRecord, SeriesRecord};
+pub use record::{MAX_RECORD_SIZE, Record, SampleRecord, SeriesRecord, TombstoneRecord};
 
 use crate::error::{Error, Result};
 use segment::Appender;
@@ -91,6 +91,7 @@ impl Wal {
             match &record {
                 Record::Series(s) => stats.series += s.len() as u64,
                 Record::Samples(s) => stats.samples += s.len() as u64,
+                Record::Tombstones(_) => {}
             }
             on_record(record)
         };
@@ -144,6 +145,7 @@ impl Wal {
             match record {
                 Record::Series(series) => self.appender.push_series(series)?,
                 Record::Samples(samples) => self.appender.push_samples(samples)?,
+                Record::Tombstones(tombstones) => self.appender.push_tombstones(tombstones)?,
             }
         }
         self.commit()

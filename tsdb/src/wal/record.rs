@@ -16,6 +16,7 @@ pub const TARGET_RECORD_SIZE: usize = 1 << 20;
 
 const TYPE_SERIES: u8 = 1;
 const TYPE_SAMPLES: u8 = 2;
+const TYPE_TOMBSTONES: u8 = 3;
 /// Smallest encoded sample: one-byte ref delta, one-byte time delta, eight value bytes.
 const MIN_SAMPLE_SIZE: usize = 10;
 /// Smallest encoded series: one-byte ref, one-byte length, empty labels.
@@ -28,6 +29,19 @@ pub enum Record {
     Series(Vec<SeriesRecord>),
     /// Float samples of series announced earlier.
     Samples(Vec<SampleRecord>),
+    /// Deleted time ranges of series announced earlier.
+    Tombstones(Vec<TombstoneRecord>),
+}
+
+/// A deleted range of a head series: samples with `mint <= t <= maxt` are hidden.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TombstoneRecord {
+    /// The head's reference of the series.
+    pub series_ref: u64,
+    /// First deleted timestamp.
+    pub mint: i64,
+    /// Last deleted timestamp (inclusive, at least `mint`).
+    pub maxt: i64,
 }
 
 /// A series announced in the WAL: later samples refer to it by `series_ref`.
@@ -135,6 +149,24 @@ pub fn encode_samples(out: &mut Vec<u8>, samples: &[SampleRecord]) -> usize {
     count
 }
 
+/// Appends a tombstones payload for a prefix of `tombstones` (at least one entry when non-empty)
+/// and returns how many entries it holds. Entries with `maxt < mint` are written as `mint..=mint`.
+pub fn encode_tombstones(out: &mut Vec<u8>, tombstones: &[TombstoneRecord]) -> usize {
+    let start = out.len();
+    out.push(TYPE_TOMBSTONES);
+    let mut count = 0;
+    for t in tombstones {
+        if count > 0 && out.len() - start >= TARGET_RECORD_SIZE {
+            break;
+        }
+        put_uvarint(out, t.series_ref);
+        put_varint(out, t.mint);
+        put_uvarint(out, t.maxt.max(t.mint).abs_diff(t.mint));
+        count += 1;
+    }
+    count
+}
+
 /// Appends the payload(s) of `record`: more than one when it is larger than [`TARGET_RECORD_SIZE`].
 /// Test helper for building raw segments.
 #[cfg(test)]
@@ -156,6 +188,14 @@ pub fn encode_framed(out: &mut Vec<u8>, record: &Record) {
                 assert!(finish_frame(out, start).is_ok());
             }
         }
+        Record::Tombstones(tombstones) => {
+            let mut rest = &tombstones[..];
+            while !rest.is_empty() {
+                let start = begin_frame(out);
+                rest = &rest[encode_tombstones(out, rest)..];
+                assert!(finish_frame(out, start).is_ok());
+            }
+        }
     }
 }
 
@@ -164,6 +204,7 @@ pub fn decode(payload: &[u8]) -> Result<Record, &'static str> {
     match payload.first() {
         Some(&TYPE_SERIES) => decode_series(payload).map(Record::Series),
         Some(&TYPE_SAMPLES) => decode_samples(payload).map(Record::Samples),
+        Some(&TYPE_TOMBSTONES) => decode_tombstones(payload).map(Record::Tombstones),
         Some(_) => Err("unknown record type"),
         None => Err("empty record"),
     }
@@ -182,6 +223,25 @@ fn decode_series(payload: &[u8]) -> Result<Vec<SeriesRecord>, &'static str> {
         series.push(SeriesRecord { series_ref, labels });
     }
     Ok(series)
+}
+
+fn decode_tombstones(payload: &[u8]) -> Result<Vec<TombstoneRecord>, &'static str> {
+    let mut pos = 1;
+    if pos >= payload.len() {
+        return Err("tombstones record without tombstones");
+    }
+    // Each entry takes at least three bytes.
+    let mut out = Vec::with_capacity((payload.len() - 1) / 3);
+    while pos < payload.len() {
+        let series_ref = get_uvarint(payload, &mut pos)?;
+        let mint = get_varint(payload, &mut pos)?;
+        let len = get_uvarint(payload, &mut pos)?;
+        let maxt = mint
+            .checked_add_unsigned(len)
+            .ok_or("tombstone range past the end of time")?;
+        out.push(TombstoneRecord { series_ref, mint, maxt });
+    }
+    Ok(out)
 }
 
 fn decode_samples(payload: &[u8]) -> Result<Vec<SampleRecord>, &'static str> {
@@ -293,6 +353,33 @@ mod tests {
         out.resize(out.len() + MAX_RECORD_SIZE + 1, 0);
         assert_eq!(finish_frame(&mut out, start), Err(MAX_RECORD_SIZE + 1));
         assert_eq!(out, vec![7]);
+    }
+
+    #[test]
+    fn tombstones_round_trip_over_any_range() {
+        let tombstones = vec![
+            TombstoneRecord {
+                series_ref: 7,
+                mint: -5,
+                maxt: 10,
+            },
+            TombstoneRecord {
+                series_ref: u64::MAX,
+                mint: i64::MIN,
+                maxt: i64::MAX,
+            },
+        ];
+        let mut out = Vec::new();
+        assert_eq!(encode_tombstones(&mut out, &tombstones), 2);
+        assert_eq!(out[..4], [TYPE_TOMBSTONES, 7, 9, 15]); // ref 7, zigzag(-5) = 9, length 15
+        assert_eq!(decode(&out), Ok(Record::Tombstones(tombstones)));
+        assert!(decode(&[TYPE_TOMBSTONES]).is_err());
+        assert!(decode(&[TYPE_TOMBSTONES, 1, 2]).is_err());
+        // A range past the end of time is corruption, not a wrap-around.
+        let mut past = vec![TYPE_TOMBSTONES, 1];
+        crate::encoding::put_varint(&mut past, i64::MAX);
+        crate::encoding::put_uvarint(&mut past, 1);
+        assert!(decode(&past).is_err());
     }
 
     #[test]

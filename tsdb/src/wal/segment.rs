@@ -5,7 +5,7 @@ use std::fs::{self, File, OpenOptions};
 use std::io::{BufReader, ErrorKind, Read, Write};
 use std::path::{Path, PathBuf};
 
-use super::record::{self, HEADER_SIZE, MAX_RECORD_SIZE, Record, SampleRecord, SeriesRecord};
+use super::record::{self, HEADER_SIZE, MAX_RECORD_SIZE, Record, SampleRecord, SeriesRecord, TombstoneRecord};
 use crate::error::{Error, Result};
 
 /// Prefix of checkpoint directory names (`checkpoint.NNNNNNNN`).
@@ -300,6 +300,17 @@ impl Appender {
             let n = record::encode_samples(&mut self.buf, samples);
             self.place_frame(start)?;
             samples = &samples[n..];
+        }
+        Ok(())
+    }
+
+    /// Encodes `tombstones` into the batch as one or more records.
+    pub fn push_tombstones(&mut self, mut tombstones: &[TombstoneRecord]) -> Result<()> {
+        while !tombstones.is_empty() {
+            let start = record::begin_frame(&mut self.buf);
+            let n = record::encode_tombstones(&mut self.buf, tombstones);
+            self.place_frame(start)?;
+            tombstones = &tombstones[n..];
         }
         Ok(())
     }

@@ -7,7 +7,7 @@ use tsdb::{Labels, LabelsBuilder, METRIC_NAME};
 
 use super::aggregate::{format_value, valid_label_name};
 use super::calls::arg;
-use super::engine::{Elem, Evaluator, Val, check_unique, go_g};
+use super::engine::{Elem, Evaluator, Val, check_unique, drop_name, go_g};
 use super::math_fns::bucket_quantile_detailed;
 use crate::error::Error;
 use crate::promql::ast::{Expr, PosRange};
@@ -79,7 +79,7 @@ fn bucket_fraction(lower: f64, upper: f64, buckets: &mut [(f64, f64)]) -> f64 {
 /// One classic histogram: output labels, metric name and `(le, count)` buckets.
 type Group = (Labels, String, Vec<(f64, f64)>);
 
-/// Groups bucket series by all labels but `le` and `__name__`, in order of first appearance,
+/// Groups bucket series by all labels but `le` (see below for `__name__`), in order of first appearance,
 /// warning about (and skipping) series without a valid `le`; warnings cite `pos`, the input's.
 fn group_buckets(ev: &mut Evaluator<'_>, input: Vec<Elem>, pos: PosRange) -> Vec<Group> {
     let mut index: HashMap<Labels, usize> = HashMap::new();
@@ -94,12 +94,15 @@ fn group_buckets(ev: &mut Evaluator<'_>, input: Vec<Elem>, pos: PosRange) -> Vec
             );
             continue;
         };
-        let key = e.labels.without(|n| n == "le" || n == METRIC_NAME);
+        // As Prometheus: the histogram is every label but `le`, the name included while the
+        // series still has it, so two histograms of different names stay apart (and then collide
+        // once the name is removed from the output, which is an error).
+        let key = e.labels.without(|n| n == "le" || (e.drop_name && n == METRIC_NAME));
         let i = match index.get(&key) {
             Some(&i) => i,
             None => {
                 index.insert(key.clone(), groups.len());
-                groups.push((key, name, Vec::new()));
+                groups.push((drop_name(&key), name, Vec::new()));
                 groups.len() - 1
             }
         };
@@ -214,6 +217,8 @@ pub(super) fn eval(
             drop_name: false,
         });
     }
+    // Prometheus checks every function's result for colliding label sets.
+    check_unique(out.iter().map(|e| &e.labels))?;
     Ok(Val::Vector(out))
 }
 
