@@ -10,7 +10,8 @@ use std::collections::HashMap;
 use std::hash::{Hash, Hasher};
 use std::sync::Arc;
 
-use rustc_hash::{FxHashMap, FxHasher};
+use hashbrown::HashTable;
+use rustc_hash::FxHasher;
 use tsdb::db::Db;
 use tsdb::head::SeriesRef;
 use tsdb::{Labels, LabelsBuilder, METRIC_NAME, stale_nan};
@@ -48,6 +49,8 @@ pub struct ScrapeOutcome {
 
 #[derive(Debug)]
 struct CacheEntry {
+    /// The raw text of the sample's name and labels (or a [`raw_key`]).
+    key: Box<[u8]>,
     /// `None`: dropped by metric relabeling.
     series: Option<SeriesRef>,
     /// Scrape number this entry was last seen in.
@@ -59,7 +62,8 @@ struct CacheEntry {
 /// Per-target state between scrapes.
 #[derive(Debug, Default)]
 pub struct SeriesCache {
-    index: FxHashMap<Box<[u8]>, u32>,
+    /// Entry numbers by the hash of their key.
+    index: HashTable<u32>,
     entries: Vec<Option<CacheEntry>>,
     free: Vec<u32>,
     /// Entries seen by the last successful scrape.
@@ -271,8 +275,8 @@ impl SeriesCache {
             } else {
                 timestamp
             };
-            let index = match self.index.get(self.key.as_slice()) {
-                Some(&index) => index,
+            let index = match self.lookup(current.len()) {
+                Some(index) => index,
                 None => {
                     let sample = match (parsed, line) {
                         (Some(sample), _) => sample,
@@ -288,6 +292,7 @@ impl SeriesCache {
                         None => None,
                     };
                     let index = self.insert(CacheEntry {
+                        key: self.key.as_slice().into(),
                         series: series.clone(),
                         seen: self.iteration,
                         explicit_timestamp: explicit,
@@ -335,7 +340,27 @@ impl SeriesCache {
         Ok(current)
     }
 
+    /// The entry of the series whose key is in `self.key`. Expositions list their series in
+    /// the same order at every scrape, so the entry at the same position in the last scrape is
+    /// tried first: one comparison instead of hashing the key and probing the table.
+    fn lookup(&self, position: usize) -> Option<u32> {
+        let key = self.key.as_slice();
+        let matches = |index: u32| {
+            self.entries
+                .get(index as usize)
+                .and_then(Option::as_ref)
+                .is_some_and(|e| *e.key == *key)
+        };
+        if let Some(&predicted) = self.previous.get(position)
+            && matches(predicted)
+        {
+            return Some(predicted);
+        }
+        self.index.find(key_hash(key), |&index| matches(index)).copied()
+    }
+
     fn insert(&mut self, entry: CacheEntry) -> u32 {
+        let hash = key_hash(&entry.key);
         let index = match self.free.pop() {
             Some(index) => {
                 self.entries[index as usize] = Some(entry);
@@ -346,7 +371,10 @@ impl SeriesCache {
                 (self.entries.len() - 1) as u32
             }
         };
-        self.index.insert(self.key.as_slice().into(), index);
+        let entries = &self.entries;
+        self.index.insert_unique(hash, index, |&i| {
+            entries[i as usize].as_ref().map_or(0, |e| key_hash(&e.key))
+        });
         index
     }
 
@@ -354,7 +382,7 @@ impl SeriesCache {
         let iteration = self.iteration;
         let entries = &mut self.entries;
         let free = &mut self.free;
-        self.index.retain(|_, index| {
+        self.index.retain(|index| {
             let keep = entries[*index as usize]
                 .as_ref()
                 .is_some_and(|e| e.seen + EVICT_AFTER > iteration);
@@ -365,6 +393,12 @@ impl SeriesCache {
             keep
         });
     }
+}
+
+fn key_hash(key: &[u8]) -> u64 {
+    let mut hasher = FxHasher::default();
+    hasher.write(key);
+    hasher.finish()
 }
 
 fn metadata_entry<'a>(metadata: &'a mut HashMap<String, MetricMetadata>, metric: &str) -> &'a mut MetricMetadata {

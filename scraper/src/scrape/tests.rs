@@ -274,3 +274,69 @@ fn openmetrics_bodies_and_duplicates() {
     assert_eq!(samples(&db, "x")[0].2, "1");
     assert_eq!(cache.metadata["x"].unit, "seconds");
 }
+
+#[test]
+fn reordered_inserted_and_removed_lines_find_their_series() {
+    let (_dir, db) = open();
+    let target = target_with(|_| {});
+    let mut cache = SeriesCache::new();
+    let values = |text: &str| -> Vec<(String, String)> {
+        let mut out: Vec<_> = samples(&db, text)
+            .into_iter()
+            .map(|(labels, t, v)| (format!("{labels}@{}", (t - T0) / 1000), v))
+            .collect();
+        out.sort();
+        out
+    };
+    assert!(
+        scrape(
+            &mut cache,
+            &db,
+            &target,
+            "m{a=\"1\"} 1\nm{a=\"2\"} 2\nm{a=\"3\"} 3\n",
+            T0
+        )
+        .is_none()
+    );
+    // Reversed, one new line in the middle, one gone: every sample still reaches its own series.
+    assert!(
+        scrape(
+            &mut cache,
+            &db,
+            &target,
+            "m{a=\"3\"} 13\nm{a=\"4\"} 14\nm{a=\"1\"} 11\n",
+            T0 + 15_000
+        )
+        .is_none()
+    );
+    // Back to the first order, with a series repeated (the first value wins).
+    assert!(
+        scrape(
+            &mut cache,
+            &db,
+            &target,
+            "m{a=\"1\"} 21\nm{a=\"1\"} 99\nm{a=\"3\"} 23\nm{a=\"4\"} 24\n",
+            T0 + 30_000
+        )
+        .is_none()
+    );
+    assert_eq!(cache.len(), 4);
+    let got = values("m");
+    let label =
+        |a: &str, t: i64| format!("{{__name__=\"m\", a=\"{a}\", instance=\"127.0.0.1:8080\", job=\"app\"}}@{t}");
+    let expected: Vec<(String, String)> = vec![
+        (label("1", 0), "1".into()),
+        (label("1", 15), "11".into()),
+        (label("1", 30), "21".into()),
+        (label("2", 0), "2".into()),
+        (label("2", 15), "stale".into()),
+        (label("3", 0), "3".into()),
+        (label("3", 15), "13".into()),
+        (label("3", 30), "23".into()),
+        (label("4", 15), "14".into()),
+        (label("4", 30), "24".into()),
+    ];
+    let mut expected = expected;
+    expected.sort();
+    assert_eq!(got, expected);
+}
