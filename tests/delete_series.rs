@@ -43,6 +43,17 @@ fn start(data: &Path, config: &Path, admin: bool) -> common::Server {
     common::Server::start(data, &args)
 }
 
+/// Block directories (those with a `meta.json`).
+fn blocks(data: &Path) -> usize {
+    std::fs::read_dir(data)
+        .map(|dir| {
+            dir.filter_map(Result::ok)
+                .filter(|e| e.path().join("meta.json").is_file())
+                .count()
+        })
+        .unwrap_or(0)
+}
+
 fn tombstone_files(data: &Path) -> usize {
     std::fs::read_dir(data)
         .expect("data dir")
@@ -88,8 +99,12 @@ fn deleted_series_data_stays_deleted_after_sigkill() {
         ]
     };
     assert_eq!(counts(&server.base, at), all("60"));
-    // Let maintenance cut blocks, so the deletion spans blocks and the head.
-    std::thread::sleep(Duration::from_millis(1500));
+    // Wait for maintenance to cut blocks, so the deletion spans blocks and the head.
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    while blocks(&data) == 0 {
+        assert!(std::time::Instant::now() < deadline, "no blocks were cut");
+        std::thread::sleep(Duration::from_millis(100));
+    }
     let delete = format!(
         "{}/api/v1/admin/tsdb/delete_series?match[]=del_test%7Bseries%3D%221%22%7D&start={}&end={}",
         server.base,

@@ -288,38 +288,16 @@ fn reordered_inserted_and_removed_lines_find_their_series() {
         out.sort();
         out
     };
-    assert!(
-        scrape(
-            &mut cache,
-            &db,
-            &target,
-            "m{a=\"1\"} 1\nm{a=\"2\"} 2\nm{a=\"3\"} 3\n",
-            T0
-        )
-        .is_none()
-    );
-    // Reversed, one new line in the middle, one gone: every sample still reaches its own series.
-    assert!(
-        scrape(
-            &mut cache,
-            &db,
-            &target,
-            "m{a=\"3\"} 13\nm{a=\"4\"} 14\nm{a=\"1\"} 11\n",
-            T0 + 15_000
-        )
-        .is_none()
-    );
-    // Back to the first order, with a series repeated (the first value wins).
-    assert!(
-        scrape(
-            &mut cache,
-            &db,
-            &target,
-            "m{a=\"1\"} 21\nm{a=\"1\"} 99\nm{a=\"3\"} 23\nm{a=\"4\"} 24\n",
-            T0 + 30_000
-        )
-        .is_none()
-    );
+    let scrapes = [
+        "m{a=\"1\"} 1\nm{a=\"2\"} 2\nm{a=\"3\"} 3\n",
+        // Reversed, one new line in the middle, one gone: every sample still reaches its own series.
+        "m{a=\"3\"} 13\nm{a=\"4\"} 14\nm{a=\"1\"} 11\n",
+        // Back to the first order, with a series repeated (the first value wins).
+        "m{a=\"1\"} 21\nm{a=\"1\"} 99\nm{a=\"3\"} 23\nm{a=\"4\"} 24\n",
+    ];
+    for (n, text) in scrapes.iter().enumerate() {
+        assert!(scrape(&mut cache, &db, &target, text, T0 + n as i64 * 15_000).is_none());
+    }
     assert_eq!(cache.len(), 4);
     let got = values("m");
     let label =
