@@ -554,3 +554,45 @@ fn scrapes_over_tls_with_its_own_ca_server_name_and_client_certificates() {
     series.sort();
     assert_eq!(series, ["insecure/plain", "mutual/mutual", "named/plain"]);
 }
+
+#[test]
+fn body_size_limit_fails_the_scrape_after_decompression() {
+    let big = || -> common::target::Body { Box::new(|n| format!("padding{{x=\"{}\"}} {n}\n", "y".repeat(3000))) };
+    let plain = FakeTarget::start("text/plain; version=0.0.4", big());
+    let compressed = FakeTarget::start_with("text/plain; version=0.0.4", true, big());
+    let small = FakeTarget::start("text/plain; version=0.0.4", Box::new(|n| format!("small {n}\n")));
+    let dir = tempfile::tempdir().expect("tempdir");
+    let config_path = dir.path().join("loupe.yml");
+    let limit = "    body_size_limit: 1KB\n";
+    std::fs::write(
+        &config_path,
+        config(&[
+            ("plain", &plain.address, limit),
+            ("compressed", &compressed.address, limit),
+            ("small", &small.address, limit),
+        ]),
+    )
+    .expect("write config");
+    let server = common::Server::start(
+        &dir.path().join("data"),
+        &["--config", config_path.to_str().expect("utf-8 path")],
+    );
+    let jobs = ["plain", "compressed", "small"];
+    let targets = wait_targets(&server.base, "every job scraped once", |t| {
+        jobs.iter().all(|job| health_of(t, job).is_some_and(|h| h != "unknown"))
+    });
+    let health: Vec<_> = jobs
+        .iter()
+        .map(|job| health_of(&targets, job).unwrap_or_default())
+        .collect();
+    assert_eq!(health, ["down", "down", "up"], "{targets:#}");
+    for job in ["plain", "compressed"] {
+        assert_eq!(
+            active(&targets, job)[0]["lastError"],
+            "body size limit exceeded (limit: 1024 bytes)",
+            "{job}"
+        );
+    }
+    // The compressed response really was compressed (and only its inflated size was too big).
+    assert_eq!(compressed.last_header("accept-encoding").as_deref(), Some("gzip"));
+}

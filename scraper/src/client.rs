@@ -119,14 +119,38 @@ pub fn build_client(settings: &HttpSettings) -> Result<reqwest::Client, Error> {
 /// A fetched scrape body.
 #[derive(Debug)]
 pub struct Fetched {
-    /// The uncompressed body.
+    /// The body as received (gzip-compressed when `gzip`).
     pub body: Vec<u8>,
     /// The response's `Content-Type`.
     pub content_type: String,
+    /// The body is gzip-compressed: [`Fetched::decoded`] inflates it.
+    pub gzip: bool,
+    /// The body size limit after decompression (0: unlimited).
+    pub limit: u64,
+}
+
+impl Fetched {
+    /// The uncompressed body, bounded by the body size limit. CPU work: call it off the async
+    /// threads.
+    pub fn decoded(self) -> Result<Vec<u8>, Error> {
+        if !self.gzip {
+            return Ok(self.body);
+        }
+        let limit = if self.limit == 0 { u64::MAX } else { self.limit };
+        let mut decoded = Vec::with_capacity(self.body.len().saturating_mul(4).min(64 << 20));
+        flate2::read::GzDecoder::new(self.body.as_slice())
+            .take(limit.saturating_add(1))
+            .read_to_end(&mut decoded)
+            .map_err(|e| Error::Http(format!("decompressing gzip body: {e}")))?;
+        if decoded.len() as u64 > limit {
+            return Err(Error::BodySizeLimit(limit));
+        }
+        Ok(decoded)
+    }
 }
 
 /// One scrape request: GET `url` with Prometheus's headers, the whole exchange bounded by `timeout`,
-/// the body by `body_size_limit` (0: unlimited) after decompression.
+/// the body by `body_size_limit` (0: unlimited; after decompression, see [`Fetched::decoded`]).
 pub async fn fetch(
     client: &reqwest::Client,
     url: &str,
@@ -182,22 +206,22 @@ pub async fn fetch(
     let mut body = Vec::new();
     while let Some(chunk) = response.chunk().await.map_err(|e| Error::Http(describe(&e)))? {
         body.extend_from_slice(&chunk);
-        if !gzip && body.len() as u64 > limit {
+        // A compressed body is bounded too: gzip makes incompressible data only slightly larger.
+        let bound = if gzip {
+            limit.saturating_add(limit / 16 + 4096)
+        } else {
+            limit
+        };
+        if body.len() as u64 > bound {
             return Err(Error::BodySizeLimit(limit));
         }
     }
-    if gzip {
-        let mut decoded = Vec::new();
-        flate2::read::GzDecoder::new(body.as_slice())
-            .take(limit.saturating_add(1))
-            .read_to_end(&mut decoded)
-            .map_err(|e| Error::Http(format!("decompressing gzip body: {e}")))?;
-        if decoded.len() as u64 > limit {
-            return Err(Error::BodySizeLimit(limit));
-        }
-        body = decoded;
-    }
-    Ok(Fetched { body, content_type })
+    Ok(Fetched {
+        body,
+        content_type,
+        gzip,
+        limit: settings.body_size_limit,
+    })
 }
 
 fn describe(error: &reqwest::Error) -> String {
@@ -298,6 +322,35 @@ mod tests {
             ..Default::default()
         });
         assert!(build_client(&bad_name).is_err());
+    }
+
+    fn gzip(bytes: &[u8]) -> Vec<u8> {
+        use std::io::Write;
+        let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+        encoder.write_all(bytes).expect("compress");
+        encoder.finish().expect("finish")
+    }
+
+    #[test]
+    fn bodies_are_inflated_within_the_size_limit() {
+        let fetched = |body: Vec<u8>, gzip: bool, limit: u64| Fetched {
+            body,
+            content_type: String::new(),
+            gzip,
+            limit,
+        };
+        let text = b"up 1\n".repeat(100);
+        assert_eq!(fetched(text.clone(), false, 0).decoded().expect("plain"), text);
+        assert_eq!(fetched(gzip(&text), true, 500).decoded().expect("at the limit"), text);
+        // A small compressed body that inflates past the limit stops there.
+        let bomb = gzip(&vec![b'a'; 10 << 20]);
+        assert!(bomb.len() < 20_000);
+        assert_eq!(
+            fetched(bomb, true, 499).decoded().expect_err("too large").to_string(),
+            "body size limit exceeded (limit: 499 bytes)"
+        );
+        let error = fetched(b"not gzip".to_vec(), true, 0).decoded().expect_err("corrupt");
+        assert!(error.to_string().starts_with("decompressing gzip body"), "{error}");
     }
 
     #[test]

@@ -10,9 +10,9 @@ use tokio::task::JoinHandle;
 use tsdb::db::Db;
 
 use super::append::{MetricMetadata, ScrapeOutcome, SeriesCache};
-use crate::client;
+use crate::client::{self, Fetched};
 use crate::error::Error;
-use crate::exposition::format_from_content_type;
+use crate::exposition::{Format, format_from_content_type};
 use crate::target::Target;
 
 /// Scrape timestamps within this distance of the ideal tick are moved onto it, so series compress
@@ -194,12 +194,17 @@ async fn run(
         let db_for_task = db.clone();
         let target_for_task = target.clone();
         let joined = tokio::task::spawn_blocking(move || {
-            let result = match &fetched {
-                Ok(fetched) => match std::str::from_utf8(&fetched.body) {
+            // Decompressing is CPU work too: here, off the async threads.
+            let format = fetched
+                .as_ref()
+                .map(|f| format_from_content_type(&f.content_type))
+                .unwrap_or(Format::PrometheusText);
+            let result = match fetched.and_then(Fetched::decoded) {
+                Ok(body) => match std::str::from_utf8(&body) {
                     Ok(text) => owned_cache.append_scrape(
                         &db_for_task,
                         &target_for_task,
-                        Ok((text, format_from_content_type(&fetched.content_type))),
+                        Ok((text, format)),
                         timestamp,
                         duration,
                     ),
@@ -212,7 +217,7 @@ async fn run(
                     ),
                 },
                 Err(error) => {
-                    owned_cache.append_scrape(&db_for_task, &target_for_task, Err(error.clone()), timestamp, duration)
+                    owned_cache.append_scrape(&db_for_task, &target_for_task, Err(error), timestamp, duration)
                 }
             };
             (owned_cache, result)
