@@ -142,7 +142,7 @@ impl Collector for LogsCollector {
     fn encode(&self, mut encoder: DescriptorEncoder) -> Result<(), std::fmt::Error> {
         use std::sync::atomic::Ordering::Relaxed;
         let stats = self.loki.store.stats();
-        let gauges: [(&str, &str, u64); 5] = [
+        let gauges: [(&str, &str, u64); 6] = [
             (
                 "loupe_logs_windows",
                 "Log windows (indexes) on disk.",
@@ -153,6 +153,11 @@ impl Collector for LogsCollector {
                 "loupe_logs_entries",
                 "Log entries stored (including those not yet committed).",
                 stats.entries,
+            ),
+            (
+                "loupe_logs_uncommitted_entries",
+                "Log entries stored but not yet committed (not yet searchable).",
+                stats.uncommitted,
             ),
             (
                 "loupe_logs_line_bytes",

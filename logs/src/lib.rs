@@ -9,6 +9,7 @@
 #![warn(missing_docs)]
 
 pub mod error;
+pub mod migrate;
 pub mod position;
 pub mod push;
 pub mod schema;

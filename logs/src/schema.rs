@@ -20,22 +20,17 @@
 //! [`LONG_TOKEN`] instead of itself. So for a needle that is one alphanumeric run (`error`), "some
 //! term contains the needle" is exactly "the line contains it" — except on lines with the marker,
 //! which are checked against their text. Counting such lines needs no stored line at all. Windows
-//! written before this version use the [`LEGACY_TOKENIZER`] (lowercase, long tokens dropped): they
-//! get lowercased token pre-filters and no substring pre-filter.
+//! written by older versions (another tokenizer, fewer fields, FST term dictionaries) are
+//! rewritten in this schema when they are opened ([`crate::migrate`]).
 
 use tantivy::Index;
 use tantivy::schema::{FAST, Field, INDEXED, IndexRecordOption, STORED, Schema, TextFieldIndexing, TextOptions};
-use tantivy::tokenizer::{
-    LowerCaser, RemoveLongFilter, SimpleTokenizer, TextAnalyzer, Token, TokenFilter, TokenStream, Tokenizer,
-};
+use tantivy::tokenizer::{SimpleTokenizer, TextAnalyzer, Token, TokenFilter, TokenStream, Tokenizer};
 
 use tsdb::Labels;
 
 /// Name of the tokenizer registered for the `line` field.
 pub const TOKENIZER: &str = "loupe_line_v2";
-
-/// The tokenizer of windows written before long tokens were marked: it dropped them.
-pub const LEGACY_TOKENIZER: &str = "loupe_line";
 
 /// The term indexed in place of a token longer than [`MAX_TOKEN_BYTES`]. The tokenizer never
 /// produces `_` itself, so no line token can collide with it.
@@ -101,6 +96,11 @@ impl LogSchema {
         }
     }
 
+    /// Whether the schema is the one [`LogSchema::new`] builds (older windows are rewritten).
+    pub fn is_current(&self) -> bool {
+        self.marks_long_tokens && self.seq.is_some() && self.meta_fast
+    }
+
     /// Reads the fields of an existing index's schema, checking it is ours.
     pub fn from_index(index: &Index) -> Option<LogSchema> {
         let schema = index.schema();
@@ -143,18 +143,9 @@ pub fn analyzer() -> TextAnalyzer {
         .build()
 }
 
-/// The analyzer of legacy windows: long tokens dropped, lowercased.
-fn legacy_analyzer() -> TextAnalyzer {
-    TextAnalyzer::builder(SimpleTokenizer::default())
-        .filter(RemoveLongFilter::limit(MAX_TOKEN_BYTES + 1))
-        .filter(LowerCaser)
-        .build()
-}
-
-/// Registers the line tokenizers on an index (needed after every open).
+/// Registers the line tokenizer on an index (needed after every open).
 pub fn register_tokenizer(index: &Index) {
     index.tokenizers().register(TOKENIZER, analyzer());
-    index.tokenizers().register(LEGACY_TOKENIZER, legacy_analyzer());
 }
 
 /// The alphanumeric runs of `text` with their byte offsets (the tokenizer's split, case kept).
@@ -242,7 +233,6 @@ pub fn is_word(needle: &str) -> bool {
 /// to have as terms: the needle's alphanumeric runs bounded by a non-alphanumeric character on
 /// both sides *within the needle*, case kept, at most [`MAX_TOKEN_BYTES`] long. The first and
 /// last runs may be parts of longer tokens of the line (`rror` in `error`) and are left out.
-/// Legacy windows index lowercase terms: [`legacy_term`] maps these to theirs.
 pub fn needle_tokens(needle: &str) -> Vec<String> {
     let mut tokens: Vec<String> = Vec::new();
     for (from, to) in runs(needle) {
@@ -252,17 +242,6 @@ pub fn needle_tokens(needle: &str) -> Vec<String> {
         }
     }
     tokens
-}
-
-/// The term a legacy (lowercasing) window indexed for the token `token`.
-pub fn legacy_term(token: &str) -> String {
-    let mut analyzer = legacy_analyzer();
-    let mut stream = analyzer.token_stream(token);
-    if stream.advance() {
-        stream.token().text.clone()
-    } else {
-        token.to_lowercase()
-    }
 }
 
 /// Encodes structured metadata for the `meta` field: for each pair, name and value each as a
@@ -341,7 +320,6 @@ mod tests {
             vec!["1b2c".to_string(), "4d5e".to_string(), "8f90".to_string()]
         );
         assert_eq!(needle_tokens(" GET /Api "), vec!["GET".to_string(), "Api".to_string()]);
-        assert_eq!(legacy_term("Über"), "über");
         let long = format!(" {} ", "x".repeat(MAX_TOKEN_BYTES + 1));
         assert_eq!(needle_tokens(&long), Vec::<String>::new());
         let max = format!(" {} ", "x".repeat(MAX_TOKEN_BYTES));

@@ -112,18 +112,17 @@ impl Window {
             Index::create(directory, LogSchema::new().schema, tantivy::IndexSettings::default())
                 .map_err(|e| Error::index(dir, e))?
         };
-        let fields = LogSchema::from_index(&index).ok_or_else(|| Error::Corrupt {
-            path: dir.display().to_string(),
-            reason: "index schema is not a log window's".into(),
-        })?;
+        let mut fields = schema_of(&index, dir)?;
         register_tokenizer(&index);
-        let metas = index.load_metas().map_err(|e| Error::index(dir, e))?;
-        let payload: Payload = match metas.payload.as_deref() {
-            Some(text) => serde_json::from_str(text).map_err(|e| Error::Corrupt {
-                path: dir.display().to_string(),
-                reason: format!("bad commit payload: {e}"),
-            })?,
-            None => Payload::default(),
+        let mut payload = payload_of(&index, dir)?;
+        let index = if exists && crate::migrate::needs_rewrite(&index, &fields, dir)? {
+            let index = crate::migrate::rewrite(dir, index, &fields, &payload, checkpoint)?;
+            register_tokenizer(&index);
+            fields = schema_of(&index, dir)?;
+            payload = payload_of(&index, dir)?;
+            index
+        } else {
+            index
         };
         let reader = index
             .reader_builder()
@@ -393,6 +392,26 @@ impl Window {
             }
         }
         count
+    }
+}
+
+/// The fields of the window index `index` in `dir`.
+fn schema_of(index: &Index, dir: &Path) -> Result<LogSchema> {
+    LogSchema::from_index(index).ok_or_else(|| Error::Corrupt {
+        path: dir.display().to_string(),
+        reason: "index schema is not a log window's".into(),
+    })
+}
+
+/// The payload of the last commit of `index` in `dir`.
+fn payload_of(index: &Index, dir: &Path) -> Result<Payload> {
+    let metas = index.load_metas().map_err(|e| Error::index(dir, e))?;
+    match metas.payload.as_deref() {
+        Some(text) => serde_json::from_str(text).map_err(|e| Error::Corrupt {
+            path: dir.display().to_string(),
+            reason: format!("bad commit payload: {e}"),
+        }),
+        None => Ok(Payload::default()),
     }
 }
 

@@ -95,6 +95,8 @@ pub struct StoreStats {
     pub line_bytes: u64,
     /// Bytes on disk: indexes and WAL.
     pub disk_bytes: u64,
+    /// Entries appended but not yet committed (not yet searchable).
+    pub uncommitted: u64,
 }
 
 /// The log store. Cheap to share behind an `Arc`; appends are serialised, reads run concurrently.
@@ -104,6 +106,8 @@ pub struct LogStore {
     write: Mutex<WriteState>,
     views: RwLock<BTreeMap<i64, WindowView>>,
     substring_cache: Arc<select::SubstringCache>,
+    /// Entries appended since the last commit (read without the write lock, for `/metrics`).
+    uncommitted: std::sync::atomic::AtomicU64,
 }
 
 impl LogStore {
@@ -115,6 +119,7 @@ impl LogStore {
         }
         let windows_dir = dir.join("windows");
         std::fs::create_dir_all(&windows_dir).map_err(|e| Error::io(&windows_dir, e))?;
+        crate::migrate::recover(&windows_dir)?;
         let checkpoint = read_checkpoint(&dir.join("checkpoint.json"))?;
         let mut windows = BTreeMap::new();
         let mut highest = checkpoint.commit;
@@ -145,6 +150,7 @@ impl LogStore {
                 changed: false,
             }),
             views: RwLock::new(BTreeMap::new()),
+            uncommitted: std::sync::atomic::AtomicU64::new(0),
         };
         {
             let mut state = store.write.lock();
@@ -226,6 +232,8 @@ impl LogStore {
                     }
                 };
                 window.add(&stream.labels, &entries, batch)?;
+                self.uncommitted
+                    .fetch_add(entries.len() as u64, std::sync::atomic::Ordering::Relaxed);
             }
         }
         state.changed = true;
@@ -248,6 +256,7 @@ impl LogStore {
         for window in state.windows.values_mut() {
             window.commit(commit)?;
         }
+        self.uncommitted.store(0, std::sync::atomic::Ordering::Relaxed);
         if !changed {
             return Ok(());
         }
@@ -351,6 +360,7 @@ impl LogStore {
         }
         out.streams = streams.len();
         out.disk_bytes += dir_size(&self.dir.join("wal"));
+        out.uncommitted = self.uncommitted.load(std::sync::atomic::Ordering::Relaxed);
         out
     }
 

@@ -48,7 +48,7 @@ pub struct Selection {
     pub required_tokens: Vec<String>,
     /// Lowercase ASCII strings each returned line must have inside one of its indexed tokens
     /// (from [`crate::schema::needle_substring`]), or an over-long token. Found by scanning each
-    /// segment's term dictionary (results cached per segment); ignored by legacy windows.
+    /// segment's term dictionary (results cached per segment).
     pub token_substrings: Vec<String>,
 }
 
@@ -184,20 +184,13 @@ impl LogStore {
     /// Like [`LogStore::select`], for counting without reading lines: the documents returned
     /// contain every `token_substrings` entry inside one of their terms (for single-word needles,
     /// exactly the lines containing the words) and have no over-long token; the lines with one
-    /// must be selected separately (`required_tokens: [LONG_TOKEN]`) and checked. `None` when a
-    /// window in the range was written by a legacy tokenizer, or `required_tokens` is not empty.
+    /// must be selected separately (`required_tokens: [LONG_TOKEN]`) and checked. `None` when
+    /// `required_tokens` is not empty.
     pub fn select_meta(&self, selection: &Selection) -> Result<Option<Cursor>> {
         if !selection.required_tokens.is_empty() {
             return Ok(None);
         }
         let mut cursor = self.select(selection)?;
-        if cursor
-            .windows
-            .iter()
-            .any(|w| !w.view.fields.marks_long_tokens || !w.view.fields.meta_fast)
-        {
-            return Ok(None);
-        }
         cursor.meta = true;
         Ok(Some(cursor))
     }
@@ -363,11 +356,7 @@ impl Cursor {
             clauses.push((Occur::Must, Box::new(TermSetQuery::new(terms.iter().cloned()))));
         }
         for token in &self.tokens {
-            let term = if fields.marks_long_tokens {
-                Term::from_field_text(fields.line, token)
-            } else {
-                Term::from_field_text(fields.line, &crate::schema::legacy_term(token))
-            };
+            let term = Term::from_field_text(fields.line, token);
             clauses.push((Occur::Must, Box::new(TermQuery::new(term, IndexRecordOption::Basic))));
         }
         for terms in scan.substring_terms.iter().flatten() {
@@ -385,7 +374,7 @@ impl Cursor {
 
     /// The line terms of `scan`'s window containing each substring, plus the long-token marker.
     fn substring_terms(&self, scan: &WindowScan) -> Result<Vec<Vec<Term>>> {
-        if self.substrings.is_empty() || !scan.view.fields.marks_long_tokens {
+        if self.substrings.is_empty() {
             return Ok(Vec::new());
         }
         let field = scan.view.fields.line;

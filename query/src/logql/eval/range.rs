@@ -243,7 +243,7 @@ impl Engine<'_> {
 
     /// The counting fast path: lines matching the words exactly come from the index with their
     /// timestamps, streams and lengths; lines with an over-long token are read and checked.
-    /// False when the source cannot count (memory sources, legacy windows).
+    /// False when the source cannot count (memory sources).
     fn count_from_index(
         &self,
         ra: &RangeAggregation,
