@@ -30,7 +30,7 @@ use tantivy::tokenizer::{SimpleTokenizer, TextAnalyzer, Token, TokenFilter, Toke
 use tsdb::Labels;
 
 /// Name of the tokenizer registered for the `line` field.
-pub const TOKENIZER: &str = "loupe_line_v2";
+pub const TOKENIZER: &str = "loupe_line_v3";
 
 /// The term indexed in place of a token longer than [`MAX_TOKEN_BYTES`]. The tokenizer never
 /// produces `_` itself, so no line token can collide with it.
@@ -38,6 +38,11 @@ pub const LONG_TOKEN: &str = "_long_";
 
 /// Tokens longer than this many bytes are not indexed (hashes, base64 blobs).
 pub const MAX_TOKEN_BYTES: usize = 64;
+
+/// Tokens shorter than this many bytes are not indexed: they select almost every line (`1`, `00`,
+/// `id`, the parts of timestamps and addresses) while they are a third of all tokens. Every
+/// pre-filter works on runs of at least this length, so none of them needs a short token.
+pub const MIN_TOKEN_BYTES: usize = 3;
 
 /// The fields of a log window's schema.
 #[derive(Debug, Clone)]
@@ -136,7 +141,7 @@ impl Default for LogSchema {
 }
 
 /// The analyzer of log lines: split on anything that is not alphanumeric, keep the case, and
-/// index a token over [`MAX_TOKEN_BYTES`] as [`LONG_TOKEN`].
+/// drop tokens under [`MIN_TOKEN_BYTES`] and index a token over [`MAX_TOKEN_BYTES`] as [`LONG_TOKEN`].
 pub fn analyzer() -> TextAnalyzer {
     TextAnalyzer::builder(SimpleTokenizer::default())
         .filter(LongTokenMarker)
@@ -159,7 +164,8 @@ fn runs(text: &str) -> Vec<(usize, usize)> {
     out
 }
 
-/// Replaces tokens longer than [`MAX_TOKEN_BYTES`] by [`LONG_TOKEN`].
+/// Drops tokens shorter than [`MIN_TOKEN_BYTES`] and replaces tokens longer than
+/// [`MAX_TOKEN_BYTES`] by [`LONG_TOKEN`].
 #[derive(Clone, Copy, Debug)]
 struct LongTokenMarker;
 
@@ -186,8 +192,13 @@ struct LongTokenMarkerStream<S>(S);
 
 impl<S: TokenStream> TokenStream for LongTokenMarkerStream<S> {
     fn advance(&mut self) -> bool {
-        if !self.0.advance() {
-            return false;
+        loop {
+            if !self.0.advance() {
+                return false;
+            }
+            if self.0.token().text.len() >= MIN_TOKEN_BYTES {
+                break;
+            }
         }
         let token = self.0.token_mut();
         if token.text.len() > MAX_TOKEN_BYTES {
@@ -214,7 +225,7 @@ pub fn needle_substring(needle: &str) -> Option<String> {
     runs(needle)
         .into_iter()
         .map(|(from, to)| &needle[from..to])
-        .filter(|run| run.len() >= 3)
+        .filter(|run| run.len() >= MIN_TOKEN_BYTES)
         .fold(None, |best: Option<&str>, run| match best {
             Some(b) if b.len() >= run.len() => Some(b),
             _ => Some(run),
@@ -226,18 +237,22 @@ pub fn needle_substring(needle: &str) -> Option<String> {
 /// exactly when one of the line's terms does (a term is a maximal alphanumeric run of the line),
 /// unless the containing run was too long to index and became [`LONG_TOKEN`].
 pub fn is_word(needle: &str) -> bool {
-    needle.len() >= 3 && runs(needle) == [(0, needle.len())]
+    needle.len() >= MIN_TOKEN_BYTES && runs(needle) == [(0, needle.len())]
 }
 
 /// The tokens that every line containing `needle` (as a case-sensitive substring) is guaranteed
 /// to have as terms: the needle's alphanumeric runs bounded by a non-alphanumeric character on
-/// both sides *within the needle*, case kept, at most [`MAX_TOKEN_BYTES`] long. The first and
+/// both sides *within the needle*, case kept, [`MIN_TOKEN_BYTES`] to [`MAX_TOKEN_BYTES`] long. The first and
 /// last runs may be parts of longer tokens of the line (`rror` in `error`) and are left out.
 pub fn needle_tokens(needle: &str) -> Vec<String> {
     let mut tokens: Vec<String> = Vec::new();
     for (from, to) in runs(needle) {
         let run = &needle[from..to];
-        if from > 0 && to < needle.len() && run.len() <= MAX_TOKEN_BYTES && !tokens.iter().any(|t| t == run) {
+        if from > 0
+            && to < needle.len()
+            && (MIN_TOKEN_BYTES..=MAX_TOKEN_BYTES).contains(&run.len())
+            && !tokens.iter().any(|t| t == run)
+        {
             tokens.push(run.to_string());
         }
     }
@@ -329,13 +344,13 @@ mod tests {
     #[test]
     fn long_tokens_are_marked_and_substrings_chosen() {
         let mut analyzer = analyzer();
-        let text = format!("ok {} done", "x".repeat(MAX_TOKEN_BYTES + 1));
+        let text = format!("fine {} done", "x".repeat(MAX_TOKEN_BYTES + 1));
         let mut stream = analyzer.token_stream(&text);
         let mut tokens = Vec::new();
         while stream.advance() {
             tokens.push(stream.token().text.clone());
         }
-        assert_eq!(tokens, ["ok", LONG_TOKEN, "done"]);
+        assert_eq!(tokens, ["fine", LONG_TOKEN, "done"]);
         assert_eq!(needle_substring("Error"), Some("Error".to_string()));
         assert_eq!(needle_substring("rror: connection ref"), Some("connection".to_string()));
         assert_eq!(needle_substring("ab"), None);
@@ -355,7 +370,16 @@ mod tests {
         while stream.advance() {
             tokens.push(stream.token().text.clone());
         }
-        assert_eq!(tokens, ["GET", "api", "v1", "x", "Über", "7"]);
+        // Tokens under 3 bytes are dropped ("Ü" is 2 bytes, "Üb" 3).
+        assert_eq!(tokens, ["GET", "api", "Über"]);
+        drop(stream);
+        let mut stream = analyzer.token_stream("Üb 12 123 é");
+        let mut tokens = Vec::new();
+        while stream.advance() {
+            tokens.push(stream.token().text.clone());
+        }
+        assert_eq!(tokens, ["Üb", "123"]);
+        assert_eq!(needle_tokens(" 12 123 id="), vec!["123".to_string()]);
     }
 
     #[test]

@@ -84,7 +84,7 @@ impl CriDecoder {
     pub fn push(&mut self, raw: &[u8], offset: u64) -> Result<Option<LogRecord>> {
         let line = parse_line(raw).map_err(|reason| Error::LogFormat(format!("line at offset {offset}: {reason}")))?;
         let content = String::from_utf8_lossy(line.content);
-        Ok(self.rejoin.chunk(line.stream, line.ts_ns, offset, &content, line.last))
+        Ok(self.rejoin.chunk(line.stream, line.ts_ns, offset, content, line.last))
     }
 
     /// The smallest start offset of any pending partial line: a caller persisting its read

@@ -110,7 +110,7 @@ impl Rejoin {
         stream: LogStream,
         ts_ns: i64,
         offset: u64,
-        text: &str,
+        text: Cow<'_, str>,
         last: bool,
     ) -> Option<LogRecord> {
         let max = self.max_line_bytes;
@@ -127,7 +127,7 @@ impl Rejoin {
                     self.truncated += 1;
                     *slot = if last { Slot::Idle } else { Slot::Discarding };
                     tracing::debug!(offset, limit = max, "container log line over the limit, truncated");
-                    let line = text[..floor_char_boundary(text, max)].to_owned();
+                    let line = text[..floor_char_boundary(&text, max)].to_owned();
                     return Some(LogRecord {
                         ts_ns,
                         stream,
@@ -139,14 +139,14 @@ impl Rejoin {
                     return Some(LogRecord {
                         ts_ns,
                         stream,
-                        line: text.to_owned(),
+                        line: text.into_owned(),
                         start_offset: offset,
                     });
                 }
                 *slot = Slot::Joining {
                     ts_ns,
                     start_offset: offset,
-                    buf: text.to_owned(),
+                    buf: text.into_owned(),
                 };
                 None
             }
@@ -154,9 +154,9 @@ impl Rejoin {
                 let room = max - buf.len();
                 let over = text.len() > room;
                 if over {
-                    buf.push_str(&text[..floor_char_boundary(text, room)]);
+                    buf.push_str(&text[..floor_char_boundary(&text, room)]);
                 } else {
-                    buf.push_str(text);
+                    buf.push_str(&text);
                 }
                 if !over && !last {
                     return None;
@@ -280,9 +280,19 @@ impl DockerDecoder {
         })?;
         let time = parsed.time.ok_or_else(|| bad(&"missing \"time\""))?;
         let ts_ns = parse_rfc3339_nanos(&time).map_err(|e| bad(&e))?;
-        let (text, last) = match log.strip_suffix('\n') {
-            Some(text) => (text, true),
-            None => (&*log, false),
+        // An owned `log` (it had escapes, usually just its final `\n`) is moved, not copied.
+        let (text, last) = match log {
+            Cow::Owned(mut text) => {
+                let last = text.ends_with('\n');
+                if last {
+                    text.pop();
+                }
+                (Cow::Owned(text), last)
+            }
+            Cow::Borrowed(log) => match log.strip_suffix('\n') {
+                Some(text) => (Cow::Borrowed(text), true),
+                None => (Cow::Borrowed(log), false),
+            },
         };
         Ok(self.rejoin.chunk(stream, ts_ns, offset, text, last))
     }

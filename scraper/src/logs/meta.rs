@@ -240,10 +240,12 @@ fn level_word(line: &[u8]) -> Option<&'static str> {
             i += 1;
         }
         let word = &line[start..i];
+        // Cheap rejections first: the length and the first letter of some level word.
         if (3..=8).contains(&word.len())
+            && matches!(word[0] | 0x20, b't' | b'd' | b'f' | b'c' | b'e' | b'w' | b'i')
             && let Some(rank) = LEVEL_WORDS
                 .iter()
-                .position(|(w, _)| word.eq_ignore_ascii_case(w.as_bytes()))
+                .position(|(w, _)| w.len() == word.len() && word.eq_ignore_ascii_case(w.as_bytes()))
             && best.is_none_or(|b| rank < b)
         {
             if rank == 0 {

@@ -455,9 +455,14 @@ impl LineSplitter {
                 continue;
             }
             let room = self.cap - self.pending.len();
-            match buf.iter().position(|&b| b == b'\n') {
+            match memchr::memchr(b'\n', buf) {
                 Some(i) if i <= room => {
-                    self.pending.extend_from_slice(&buf[..i]);
+                    if self.pending.is_empty() {
+                        // The common case, a whole line in the buffer: one allocation of its size.
+                        self.pending = buf[..i].to_vec();
+                    } else {
+                        self.pending.extend_from_slice(&buf[..i]);
+                    }
                     reader.consume(i + 1);
                     taken += i + 1;
                     self.emit(out, true);
