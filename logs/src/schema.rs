@@ -25,7 +25,7 @@
 
 use tantivy::Index;
 use tantivy::schema::{FAST, Field, INDEXED, IndexRecordOption, STORED, Schema, TextFieldIndexing, TextOptions};
-use tantivy::tokenizer::{SimpleTokenizer, TextAnalyzer, Token, TokenFilter, TokenStream, Tokenizer};
+use tantivy::tokenizer::{TextAnalyzer, Token, TokenStream, Tokenizer};
 
 use tsdb::Labels;
 
@@ -143,9 +143,7 @@ impl Default for LogSchema {
 /// The analyzer of log lines: split on anything that is not alphanumeric, keep the case, and
 /// drop tokens under [`MIN_TOKEN_BYTES`] and index a token over [`MAX_TOKEN_BYTES`] as [`LONG_TOKEN`].
 pub fn analyzer() -> TextAnalyzer {
-    TextAnalyzer::builder(SimpleTokenizer::default())
-        .filter(LongTokenMarker)
-        .build()
+    TextAnalyzer::builder(LineTokenizer::default()).build()
 }
 
 /// Registers the line tokenizer on an index (needed after every open).
@@ -155,65 +153,108 @@ pub fn register_tokenizer(index: &Index) {
 
 /// The alphanumeric runs of `text` with their byte offsets (the tokenizer's split, case kept).
 fn runs(text: &str) -> Vec<(usize, usize)> {
-    let mut analyzer = TextAnalyzer::builder(SimpleTokenizer::default()).build();
-    let mut stream = analyzer.token_stream(text);
     let mut out = Vec::new();
-    while stream.advance() {
-        out.push((stream.token().offset_from, stream.token().offset_to));
+    let mut at = 0;
+    while let Some((from, to)) = next_run(text, at) {
+        out.push((from, to));
+        at = to;
     }
     out
 }
 
-/// Drops tokens shorter than [`MIN_TOKEN_BYTES`] and replaces tokens longer than
-/// [`MAX_TOKEN_BYTES`] by [`LONG_TOKEN`].
-#[derive(Clone, Copy, Debug)]
-struct LongTokenMarker;
-
-impl TokenFilter for LongTokenMarker {
-    type Tokenizer<T: Tokenizer> = LongTokenMarkerTokenizer<T>;
-
-    fn transform<T: Tokenizer>(self, tokenizer: T) -> LongTokenMarkerTokenizer<T> {
-        LongTokenMarkerTokenizer(tokenizer)
+/// Whether the character starting at byte `i` of `text` is alphanumeric, and its length. ASCII
+/// bytes are decided by a table lookup; others by [`char::is_alphanumeric`], as tantivy's
+/// `SimpleTokenizer` does.
+#[inline]
+fn char_at(text: &str, i: usize) -> (bool, usize) {
+    let b = text.as_bytes()[i];
+    if b < 0x80 {
+        return (b.is_ascii_alphanumeric(), 1);
+    }
+    match text[i..].chars().next() {
+        Some(c) => (c.is_alphanumeric(), c.len_utf8()),
+        None => (false, 1),
     }
 }
 
-#[derive(Clone)]
-struct LongTokenMarkerTokenizer<T>(T);
+/// The first maximal alphanumeric run of `text` at or after byte `at` (a character boundary), as
+/// byte offsets.
+fn next_run(text: &str, mut at: usize) -> Option<(usize, usize)> {
+    while at < text.len() {
+        let (alnum, len) = char_at(text, at);
+        if alnum {
+            break;
+        }
+        at += len;
+    }
+    if at >= text.len() {
+        return None;
+    }
+    let from = at;
+    while at < text.len() {
+        let (alnum, len) = char_at(text, at);
+        if !alnum {
+            break;
+        }
+        at += len;
+    }
+    Some((from, at))
+}
 
-impl<T: Tokenizer> Tokenizer for LongTokenMarkerTokenizer<T> {
-    type TokenStream<'a> = LongTokenMarkerStream<T::TokenStream<'a>>;
+/// The line tokenizer: maximal alphanumeric runs (tantivy's `SimpleTokenizer` split, case kept),
+/// runs under [`MIN_TOKEN_BYTES`] skipped without being copied, runs over [`MAX_TOKEN_BYTES`]
+/// given as [`LONG_TOKEN`].
+#[derive(Clone, Default)]
+struct LineTokenizer {
+    token: Token,
+}
 
-    fn token_stream<'a>(&'a mut self, text: &'a str) -> Self::TokenStream<'a> {
-        LongTokenMarkerStream(self.0.token_stream(text))
+struct LineTokenStream<'a> {
+    text: &'a str,
+    at: usize,
+    token: &'a mut Token,
+}
+
+impl Tokenizer for LineTokenizer {
+    type TokenStream<'a> = LineTokenStream<'a>;
+
+    fn token_stream<'a>(&'a mut self, text: &'a str) -> LineTokenStream<'a> {
+        self.token.reset();
+        LineTokenStream {
+            text,
+            at: 0,
+            token: &mut self.token,
+        }
     }
 }
 
-struct LongTokenMarkerStream<S>(S);
-
-impl<S: TokenStream> TokenStream for LongTokenMarkerStream<S> {
+impl TokenStream for LineTokenStream<'_> {
     fn advance(&mut self) -> bool {
-        loop {
-            if !self.0.advance() {
-                return false;
+        while let Some((from, to)) = next_run(self.text, self.at) {
+            self.at = to;
+            if to - from < MIN_TOKEN_BYTES {
+                continue;
             }
-            if self.0.token().text.len() >= MIN_TOKEN_BYTES {
-                break;
-            }
+            self.token.text.clear();
+            self.token.text.push_str(if to - from > MAX_TOKEN_BYTES {
+                LONG_TOKEN
+            } else {
+                &self.text[from..to]
+            });
+            self.token.offset_from = from;
+            self.token.offset_to = to;
+            self.token.position = self.token.position.wrapping_add(1);
+            return true;
         }
-        let token = self.0.token_mut();
-        if token.text.len() > MAX_TOKEN_BYTES {
-            token.text.clear();
-            token.text.push_str(LONG_TOKEN);
-        }
-        true
+        false
     }
 
     fn token(&self) -> &Token {
-        self.0.token()
+        self.token
     }
 
     fn token_mut(&mut self) -> &mut Token {
-        self.0.token_mut()
+        self.token
     }
 }
 
@@ -360,6 +401,49 @@ mod tests {
         assert!(!is_word("er"));
         assert!(!is_word("level=error"));
         assert!(!is_word(" error"));
+    }
+
+    /// tantivy's `SimpleTokenizer` runs, with the same length rules as the line tokenizer.
+    fn simple_tokens(text: &str) -> Vec<(usize, usize, String)> {
+        use tantivy::tokenizer::SimpleTokenizer;
+        let mut analyzer = TextAnalyzer::builder(SimpleTokenizer::default()).build();
+        let mut stream = analyzer.token_stream(text);
+        let mut out = Vec::new();
+        while stream.advance() {
+            let t = stream.token();
+            let len = t.text.len();
+            if len >= MIN_TOKEN_BYTES {
+                let text = if len > MAX_TOKEN_BYTES {
+                    LONG_TOKEN.to_string()
+                } else {
+                    t.text.clone()
+                };
+                out.push((t.offset_from, t.offset_to, text));
+            }
+        }
+        out
+    }
+
+    fn line_tokens(text: &str) -> Vec<(usize, usize, String)> {
+        let mut analyzer = analyzer();
+        let mut stream = analyzer.token_stream(text);
+        let mut out = Vec::new();
+        while stream.advance() {
+            let t = stream.token();
+            out.push((t.offset_from, t.offset_to, t.text.clone()));
+        }
+        out
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn the_line_tokenizer_splits_as_simple_tokenizer(
+            text in "([a-zA-Z0-9 ._:=/-]|\\PC|[\u{80}-\u{7ff}]){0,120}",
+            long in 0usize..3,
+        ) {
+            let text = format!("{text} {}", "z".repeat(long * 40));
+            proptest::prop_assert_eq!(line_tokens(&text), simple_tokens(&text));
+        }
     }
 
     #[test]

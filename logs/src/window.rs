@@ -260,7 +260,8 @@ impl Window {
         // One hand-off to the indexing thread per call, not one per document.
         let mut operations = Vec::with_capacity(entries.len());
         for entry in entries {
-            let mut doc = TantivyDocument::default();
+            // Sized up front: the line, the stream key, metadata and five numbers.
+            let mut doc = TantivyDocument::with_capacity(entry.line.len() + key.len() + 96);
             doc.add_i64(fields.ts, entry.ts_ns);
             doc.add_bytes(fields.stream, key);
             doc.add_text(fields.line, &entry.line);
