@@ -384,7 +384,7 @@ mod tests {
             wall_seconds: 10.0,
             cpu_seconds: cpu,
             cpu_seconds_with_commit: cpu,
-            wall_seconds_with_commit: 10.5,
+            wall_seconds_with_commit: 20.0,
             other_cpu_seconds: 0.5,
             rss_peak_bytes: 100 << 20,
             rss_final_bytes: 90 << 20,
@@ -439,8 +439,9 @@ mod tests {
         assert!((index.median - 35.0).abs() < 1e-9);
         assert_eq!(r.size_target, Verdict::Pass);
         assert!((r.figures[0].mib_per_core_second - 100e6 / 2.0 / MIB).abs() < 1e-9);
-        assert!((r.figures[0].mb_per_wall_second - 10.0).abs() < 1e-9);
-        assert!((r.figures[0].cores - 0.2).abs() < 1e-9);
+        // Wall time and cores up to every line committed (20 s), not to every line stored (10 s).
+        assert!((r.figures[0].mb_per_wall_second - 5.0).abs() < 1e-9);
+        assert!((r.figures[0].cores - 0.1).abs() < 1e-9);
         assert!(r.all_complete());
         let md = r.markdown();
         assert!(
@@ -453,7 +454,7 @@ mod tests {
             "{md}"
         );
         assert!(
-            md.contains("| 1 | 1000 / 1000 | 10.0 | 2.0 | 50.0 | 10.0 | 35.0 | 2 | 100 |"),
+            md.contains("| 1 | 1000 / 1000 | 20.0 | 2.0 | 50.0 | 5.0 | 35.0 | 2 | 100 |"),
             "{md}"
         );
         let json = serde_json::to_value(&r).expect("serialises");
