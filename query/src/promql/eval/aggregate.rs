@@ -17,7 +17,7 @@ use crate::error::Error;
 use crate::promql::ast::AggregateOp;
 
 /// The output labels of an element's group.
-fn group_labels(labels: &Labels, grouping: &[String], without: bool) -> Labels {
+pub(super) fn group_labels(labels: &Labels, grouping: &[String], without: bool) -> Labels {
     if without {
         labels.without(|n| n == METRIC_NAME || grouping.iter().any(|g| g == n))
     } else {
@@ -223,10 +223,13 @@ fn eval_with(
         _ => cache
             .split(input, grouping, without)
             .into_iter()
-            .map(|(labels, g)| Elem {
-                labels,
-                v: simple(op, &g),
-                drop_name: g.iter().any(|e| e.drop_name),
+            .map(|(labels, g)| {
+                let values: Vec<f64> = g.iter().map(|e| e.v).collect();
+                Elem {
+                    labels,
+                    v: simple(op, &values),
+                    drop_name: g.iter().any(|e| e.drop_name),
+                }
             })
             .collect(),
     };
@@ -316,29 +319,33 @@ fn labels_hash(labels: &Labels) -> u64 {
     xxh64(&buf)
 }
 
-/// `sum`, `avg`, `min`, `max`, `group`, `count`, `stddev`, `stdvar` over one non-empty group.
-fn simple(op: AggregateOp, g: &[Elem]) -> f64 {
+/// `sum`, `avg`, `min`, `max`, `group`, `count`, `stddev`, `stdvar` over the values of one
+/// non-empty group, in input order.
+pub(super) fn simple(op: AggregateOp, g: &[f64]) -> f64 {
+    let Some((&first, rest)) = g.split_first() else {
+        return f64::NAN;
+    };
     match op {
         AggregateOp::Sum => {
-            let mut s = KahanSum::starting_with(g[0].v);
-            g[1..].iter().for_each(|e| s.add(e.v));
+            let mut s = KahanSum::starting_with(first);
+            rest.iter().for_each(|&v| s.add(v));
             s.value()
         }
         AggregateOp::Avg => {
             let mut m = KahanMean::new();
-            g.iter().for_each(|e| m.add(e.v));
+            g.iter().for_each(|&v| m.add(v));
             m.value().unwrap_or(f64::NAN)
         }
-        AggregateOp::Min => g[1..]
+        AggregateOp::Min => rest
             .iter()
-            .fold(g[0].v, |acc, e| if e.v < acc || acc.is_nan() { e.v } else { acc }),
-        AggregateOp::Max => g[1..]
+            .fold(first, |acc, &v| if v < acc || acc.is_nan() { v } else { acc }),
+        AggregateOp::Max => rest
             .iter()
-            .fold(g[0].v, |acc, e| if e.v > acc || acc.is_nan() { e.v } else { acc }),
+            .fold(first, |acc, &v| if v > acc || acc.is_nan() { v } else { acc }),
         AggregateOp::Group => 1.0,
         AggregateOp::Count => g.len() as f64,
         AggregateOp::Stdvar | AggregateOp::Stddev => {
-            let samples: Vec<(i64, f64)> = g.iter().map(|e| (0, e.v)).collect();
+            let samples: Vec<(i64, f64)> = g.iter().map(|&v| (0, v)).collect();
             let var = stdvar_over_time(&samples).unwrap_or(f64::NAN);
             if op == AggregateOp::Stddev { var.sqrt() } else { var }
         }
@@ -389,6 +396,10 @@ mod tests {
         }
     }
 
+    fn vals(g: &[Elem]) -> Vec<f64> {
+        g.iter().map(|e| e.v).collect()
+    }
+
     fn data() -> Vec<Elem> {
         vec![
             el(&[("__name__", "r"), ("job", "api"), ("i", "0")], 1.0),
@@ -403,13 +414,13 @@ mod tests {
         let by = groups(data(), &["job".to_string()], false);
         assert_eq!(by.len(), 2);
         assert_eq!(by[0].0.to_string(), "{job=\"api\"}");
-        assert_eq!(simple(AggregateOp::Sum, &by[0].1), 4.0);
+        assert_eq!(simple(AggregateOp::Sum, &vals(&by[0].1)), 4.0);
         let wo = groups(data(), &["i".to_string()], true);
         assert_eq!(wo[1].0.to_string(), "{job=\"db\"}");
-        assert_eq!(simple(AggregateOp::Max, &wo[1].1), 10.0);
-        assert_eq!(simple(AggregateOp::Count, &wo[1].1), 2.0);
-        assert_eq!(simple(AggregateOp::Stddev, &by[0].1), 1.0);
-        assert_eq!(simple(AggregateOp::Avg, &by[0].1), 2.0);
+        assert_eq!(simple(AggregateOp::Max, &vals(&wo[1].1)), 10.0);
+        assert_eq!(simple(AggregateOp::Count, &vals(&wo[1].1)), 2.0);
+        assert_eq!(simple(AggregateOp::Stddev, &vals(&by[0].1)), 1.0);
+        assert_eq!(simple(AggregateOp::Avg, &vals(&by[0].1)), 2.0);
     }
 
     #[test]

@@ -467,6 +467,8 @@ pub(super) struct Evaluator<'a> {
     pub columns: HashMap<usize, Option<super::range_calls::Column>>,
     /// The groups of each aggregation, keyed by the address of its argument expression.
     pub groups: HashMap<usize, super::aggregate::GroupCache>,
+    /// The groups of each aggregation the fast path evaluates, keyed like `groups`.
+    pub fast_groups: HashMap<usize, super::agg_fast::FastGroups>,
     deadline: Instant,
     /// Samples held by the current step.
     pub current_samples: usize,
@@ -501,6 +503,7 @@ impl<'a> Evaluator<'a> {
             grid: None,
             columns: HashMap::new(),
             groups: HashMap::new(),
+            fast_groups: HashMap::new(),
             deadline: Instant::now() + opts.timeout,
             current_samples: 0,
             regexes: HashMap::new(),
@@ -525,6 +528,7 @@ impl<'a> Evaluator<'a> {
             grid: None,
             columns: HashMap::new(),
             groups: HashMap::new(),
+            fast_groups: HashMap::new(),
             deadline: self.deadline,
             current_samples: 0,
             regexes: HashMap::new(),
@@ -683,6 +687,12 @@ impl<'a> Evaluator<'a> {
                 without,
                 param_pos,
             } => {
+                let node = std::ptr::from_ref::<Expr>(expr) as usize;
+                if param.is_none()
+                    && let Some(out) = super::agg_fast::eval(self, node, *op, expr, grouping, *without, t)
+                {
+                    return out;
+                }
                 let param = match param {
                     Some(p) => Some(self.eval(p, t)?),
                     None => None,
@@ -691,7 +701,6 @@ impl<'a> Evaluator<'a> {
                     return Err(Error::Execution("aggregation over a non-vector".into()));
                 };
                 let prev = self.cite(*param_pos);
-                let node = std::ptr::from_ref::<Expr>(expr) as usize;
                 let out = super::aggregate::eval(self, node, *op, param, input, grouping, *without);
                 self.cite(prev);
                 out
@@ -797,6 +806,13 @@ mod tests {
             "count by (job) (x)",
             "rate(x[5m] @ 3600)",
             "avg_over_time(rate(x[5m])[15m:1m])",
+            "avg without (instance) (x)",
+            "max by (job) (max_over_time(x[10m]))",
+            "stddev(rate(x_total[5m]))",
+            "sum by (__name__) (last_over_time(x[5m]))",
+            "min by (job) (x offset 2m)",
+            "group by (job) ((changes(x[3m])))",
+            "sum(count_over_time(x[1m] @ 3600))",
         ];
         for q in queries {
             let expr = parse(q).expect("valid query");

@@ -1,5 +1,6 @@
 //! PromQL evaluation: the numeric kernels and the engine that walks the syntax tree.
 
+mod agg_fast;
 mod aggregate;
 mod binary;
 mod calls;

@@ -356,7 +356,19 @@ fn compute_column(ev: &Evaluator<'_>, k: Kernel, ms: &MatrixSelector, grid: (i64
             .collect(),
     };
     let mut filtered = Vec::new();
+    let counter = matches!(k, Kernel::Rate | Kernel::Increase);
+    // Counter resets before each sample: a window without any needs no scan for them.
+    let mut resets: Vec<u32> = Vec::new();
     for (j, s) in series.iter().enumerate() {
+        resets.clear();
+        if counter {
+            resets.push(0);
+            let mut count = 0;
+            resets.extend(s.samples.iter().enumerate().map(|(i, x)| {
+                count += u32::from(i > 0 && x.1 < s.samples[i - 1].1);
+                count
+            }));
+        }
         let (mut lo, mut hi) = (0, 0);
         for i in 0..steps {
             let t = grid.0 + grid.2 * i as i64;
@@ -364,10 +376,14 @@ fn compute_column(ev: &Evaluator<'_>, k: Kernel, ms: &MatrixSelector, grid: (i64
             lo = selectors::seek(&s.samples, lo, start);
             hi = selectors::seek(&s.samples, hi, end);
             let mut window = s.samples.get(lo..hi)?;
+            let mut scan = true;
             if s.stale && window.iter().any(|x| tsdb::is_stale_nan(x.1)) {
                 filtered.clear();
                 filtered.extend(window.iter().copied().filter(|x| !tsdb::is_stale_nan(x.1)));
                 window = &filtered[..];
+            } else if counter && hi > lo + 1 {
+                // `resets[m]` counts the samples before index m that are below their predecessor.
+                scan = resets.get(hi) != resets.get(lo + 1);
             }
             if window.is_empty() {
                 continue;
@@ -375,7 +391,12 @@ fn compute_column(ev: &Evaluator<'_>, k: Kernel, ms: &MatrixSelector, grid: (i64
             let cell = i * n + j;
             col.loaded[i] += window.len();
             col.state[cell] = 1;
-            if let Some(v) = kernel("", Some(k), window, (start, end, ms.range), t, &[]).ok()? {
+            let value = if counter && !scan {
+                rf::extrapolated_rate_scan(window, (start, end, ms.range), true, k == Kernel::Rate, false)
+            } else {
+                kernel("", Some(k), window, (start, end, ms.range), t, &[]).ok()?
+            };
+            if let Some(v) = value {
                 col.state[cell] = 2;
                 col.values[cell] = v;
             }
@@ -393,18 +414,53 @@ fn from_column(
     t: i64,
     params: &[f64],
 ) -> Option<Result<Val, Error>> {
+    let data = std::sync::Arc::clone(&ev.data);
+    let series = data.get(&selectors::key(&ms.vs))?;
+    let drop_name = !matches!(name, "last_over_time" | "first_over_time");
+    let mut out = Vec::new();
+    let done = column_each(ev, name, ms, t, params, |j, v| {
+        if let Some(s) = series.get(j) {
+            out.push(Elem {
+                labels: s.labels.clone(),
+                v,
+                drop_name,
+            });
+        }
+    })?;
+    Some(done.map(|()| Val::Vector(out)))
+}
+
+/// Whether `name(ms)` may come from a column (see [`column_each`]) on some step: a kernel
+/// without parameters over a selector without `@`.
+pub(super) fn columnar(name: &str, ms: &MatrixSelector) -> bool {
+    ms.vs.at.is_none()
+        && Kernel::of(name).is_some_and(|k| {
+            !matches!(
+                k,
+                Kernel::QuantileOverTime | Kernel::PredictLinear | Kernel::DoubleExponentialSmoothing
+            )
+        })
+}
+
+/// Calls `f(series, value)`, in series order, for every series of `ms`'s loaded data (by its
+/// index there) with a value of `name(ms)` at `t`, read from the column when `t` is on the
+/// evaluator's grid and the function needs no parameter (the column is computed on first use).
+/// Counts the step's samples and notes non-counters like the step-by-step path; `None` when the
+/// column cannot serve `t` (nothing was done then).
+pub(super) fn column_each(
+    ev: &mut Evaluator<'_>,
+    name: &str,
+    ms: &MatrixSelector,
+    t: i64,
+    params: &[f64],
+    mut f: impl FnMut(usize, f64),
+) -> Option<Result<(), Error>> {
     let grid = ev.grid?;
     let i = grid_index(grid, t)?;
-    if !params.is_empty() || ms.vs.at.is_some() {
+    if !params.is_empty() || !columnar(name, ms) {
         return None;
     }
     let k = Kernel::of(name)?;
-    if matches!(
-        k,
-        Kernel::QuantileOverTime | Kernel::PredictLinear | Kernel::DoubleExponentialSmoothing
-    ) {
-        return None;
-    }
     let key = selectors::key(&ms.vs);
     if ev
         .columns
@@ -416,34 +472,25 @@ fn from_column(
     }
     let col = ev.columns.get(&key)?.as_ref()?;
     let series = ev.data.get(&key)?;
-    let keep_name = matches!(name, "last_over_time" | "first_over_time");
     let rate_like = matches!(name, "rate" | "increase");
     let n = series.len();
     let mut non_counters: Vec<String> = Vec::new();
-    let mut out = Vec::new();
     let cells = i * n..(i + 1) * n;
     let states = col.state.get(cells.clone())?;
     let values = col.values.get(cells)?;
-    for (((s, &state), &v), &non_counter) in series.iter().zip(states).zip(values).zip(&col.non_counter) {
+    for (j, ((s, &state), &v)) in series.iter().zip(states).zip(values).enumerate() {
         if state == 0 {
             continue;
         }
-        if rate_like && non_counter {
+        if rate_like && col.non_counter[j] {
             note_non_counter(&s.labels, &mut non_counters);
         }
         if state == 2 {
-            out.push(Elem {
-                labels: s.labels.clone(),
-                v,
-                drop_name: !keep_name,
-            });
+            f(j, v);
         }
     }
     let loaded = col.loaded[i];
-    Some(ev.add_samples(loaded).map(|()| {
-        report_non_counters(ev, non_counters);
-        Val::Vector(out)
-    }))
+    Some(ev.add_samples(loaded).map(|()| report_non_counters(ev, non_counters)))
 }
 
 #[cfg(test)]

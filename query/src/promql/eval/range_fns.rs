@@ -142,13 +142,28 @@ pub fn extrapolated_rate(
     is_counter: bool,
     is_rate: bool,
 ) -> Option<f64> {
+    let bounds = (range_start_ms, range_end_ms, range_ms);
+    extrapolated_rate_scan(samples, bounds, is_counter, is_rate, is_counter)
+}
+
+/// [`extrapolated_rate`] with `bounds` = `(range_start_ms, range_end_ms, range_ms)`, looking for
+/// counter resets only when `scan_resets` (a caller that knows no sample is below its
+/// predecessor passes `false`; the result is then the same).
+pub fn extrapolated_rate_scan(
+    samples: &[Sample],
+    bounds: (i64, i64, i64),
+    is_counter: bool,
+    is_rate: bool,
+    scan_resets: bool,
+) -> Option<f64> {
+    let (range_start_ms, range_end_ms, range_ms) = bounds;
     if samples.len() < 2 {
         return None;
     }
     let (first_t, first_v) = samples[0];
     let (last_t, last_v) = samples[samples.len() - 1];
     let mut result = last_v - first_v;
-    if is_counter {
+    if is_counter && scan_resets {
         for w in samples.windows(2) {
             if w[1].1 < w[0].1 {
                 result += w[0].1;

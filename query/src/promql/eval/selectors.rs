@@ -215,6 +215,27 @@ pub(super) fn instant_of_key(ev: &Evaluator<'_>, key: usize, eff: i64) -> Vec<(E
         .collect()
 }
 
+/// Calls `f(series, value)`, in series order, for every series of `vs`'s loaded data (by its
+/// index there) with a value at `t`, as [`instant`] finds them; returns how many there were.
+pub(super) fn instant_each(ev: &Evaluator<'_>, vs: &VectorSelector, t: i64, mut f: impl FnMut(usize, f64)) -> usize {
+    let eff = ev.at_time(vs.at).unwrap_or(t).saturating_sub(vs.offset);
+    let key = key(vs);
+    let Some(series) = ev.data.get(&key) else {
+        return 0;
+    };
+    let mut cursors = ev.cursors.borrow_mut();
+    let cursors = cursors.entry(key).or_insert_with(|| vec![[0, 0]; series.len()]);
+    let mut present = 0;
+    for (j, (s, c)) in series.iter().zip(cursors.iter_mut()).enumerate() {
+        c[1] = seek(&s.samples, c[1], eff);
+        if let Some((_, v)) = pick_before(&s.samples, c[1], eff, ev.lookback) {
+            present += 1;
+            f(j, v);
+        }
+    }
+    present
+}
+
 /// The window `(start, end]` a range selector reads at `t`, after offset and `@`.
 pub(super) fn window_bounds(ev: &Evaluator<'_>, ms: &MatrixSelector, t: i64) -> (i64, i64) {
     let eff = ev.at_time(ms.vs.at).unwrap_or(t).saturating_sub(ms.vs.offset);
