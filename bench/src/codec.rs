@@ -1,6 +1,6 @@
 //! Phase f: what the block encoding choice saves against XOR-only chunks, and at what decode cost.
 //!
-//! Blocks store each chunk in the smaller of the XOR and decimal encodings
+//! Blocks store each chunk in the smallest of the XOR, decimal and packed encodings
 //! (`tsdb::chunk::encode_for_block`). Every chunk of the compacted blocks is decoded, re-encoded as
 //! XOR, and both forms are decoded again and compared bit for bit before anything is counted. Sizes
 //! are chunk data only (no framing), per series [`Kind`]; decode throughput of both forms is timed per
@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 
 use serde::Serialize;
 use tsdb::block::Block;
-use tsdb::chunk::{ChunkIter, ENCODING_DECIMAL, XorAppender, XorIter};
+use tsdb::chunk::{ChunkIter, ENCODING_DECIMAL, ENCODING_PACKED, XorAppender, XorIter};
 
 use crate::Result;
 use crate::dataset::Kind;
@@ -42,6 +42,10 @@ pub struct CodecKindFigures {
     pub decimal_chunks: u64,
     /// `decimal_chunks / chunks`.
     pub decimal_share: f64,
+    /// Chunks stored in the packed encoding.
+    pub packed_chunks: u64,
+    /// `packed_chunks / chunks`.
+    pub packed_share: f64,
     /// Samples decoded per second from the XOR forms.
     pub xor_decode_samples_per_second: f64,
     /// Samples decoded per second from the stored forms.
@@ -100,6 +104,7 @@ pub fn measure_codec(block_dirs: &[&Path]) -> Result<CodecFigures> {
                 f.xor_bytes += xor.len() as u64;
                 f.stored_bytes += bytes.len() as u64;
                 f.decimal_chunks += u64::from(bytes.encoding() == ENCODING_DECIMAL);
+                f.packed_chunks += u64::from(bytes.encoding() == ENCODING_PACKED);
                 entry.stored.push((bytes.encoding(), bytes.to_vec()));
                 entry.xor.push(xor);
             }
@@ -117,6 +122,7 @@ pub fn measure_codec(block_dirs: &[&Path]) -> Result<CodecFigures> {
         total.xor_bytes += f.xor_bytes;
         total.stored_bytes += f.stored_bytes;
         total.decimal_chunks += f.decimal_chunks;
+        total.packed_chunks += f.packed_chunks;
         xor_time += chunks.xor_time;
         stored_time += chunks.stored_time;
         finish(&mut chunks.figures, chunks.xor_time, chunks.stored_time);
@@ -164,6 +170,7 @@ fn finish(f: &mut CodecKindFigures, xor_time: Duration, stored_time: Duration) {
     f.xor_bytes_per_sample = f.xor_bytes as f64 / samples;
     f.stored_bytes_per_sample = f.stored_bytes as f64 / samples;
     f.decimal_share = f.decimal_chunks as f64 / f.chunks.max(1) as f64;
+    f.packed_share = f.packed_chunks as f64 / f.chunks.max(1) as f64;
     let rate = |d: Duration| f.samples as f64 / d.as_secs_f64().max(1e-9);
     f.xor_decode_samples_per_second = rate(xor_time);
     f.stored_decode_samples_per_second = rate(stored_time);
@@ -181,12 +188,14 @@ mod tests {
             xor_bytes: 1000,
             stored_bytes: 300,
             decimal_chunks: 3,
+            packed_chunks: 1,
             ..CodecKindFigures::default()
         };
         finish(&mut f, Duration::from_millis(2), Duration::from_millis(1));
         assert_eq!(f.xor_bytes_per_sample, 2.5);
         assert_eq!(f.stored_bytes_per_sample, 0.75);
         assert_eq!(f.decimal_share, 0.75);
+        assert_eq!(f.packed_share, 0.25);
         assert_eq!(f.xor_decode_samples_per_second, 200_000.0);
         assert_eq!(f.stored_decode_samples_per_second, 400_000.0);
         assert!(same_bits(&[(1, -0.0)], &[(1, -0.0)]));

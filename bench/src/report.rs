@@ -377,22 +377,23 @@ fn write_codec(out: &mut String, codec: &CodecFigures) -> std::fmt::Result {
     writeln!(out, "\n## f. Block encodings against XOR only\n")?;
     writeln!(
         out,
-        "Blocks store each chunk as the smaller of XOR and decimal (values `m / 10^e` as delta-of-delta \
-         integers when the whole chunk allows it). Every block chunk re-encoded as XOR and both forms checked \
-         bit for bit. Chunk data only; decode = best of {} passes into a reused vector.\n",
+        "Blocks store each chunk as the smallest of XOR, decimal (values `m / 10^e` as delta-of-delta \
+         integers when the whole chunk allows it) and packed (bit-packed deltas with patched exceptions). Every \
+         block chunk re-encoded as XOR and both forms checked bit for bit. Chunk data only; decode = best of {} \
+         passes into a reused vector.\n",
         crate::codec::DECODE_ROUNDS
     )?;
     writeln!(
         out,
         "| kind | chunks | samples | XOR-only B/sample | stored B/sample | saved | decimal chunks | \
-         XOR decode samples/s | stored decode samples/s |"
+         packed chunks | XOR decode samples/s | stored decode samples/s |"
     )?;
-    writeln!(out, "|---|---:|---:|---:|---:|---:|---:|---:|---:|")?;
+    writeln!(out, "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")?;
     for f in codec.by_kind.iter().chain(std::iter::once(&codec.total)) {
         let name = f.kind.map_or("**all**", Kind::name);
         writeln!(
             out,
-            "| {} | {} | {} | {:.3} | {:.3} | {:.0} % | {:.1} % | {} | {} |",
+            "| {} | {} | {} | {:.3} | {:.3} | {:.0} % | {:.1} % | {:.1} % | {} | {} |",
             name,
             thousands(f.chunks as f64),
             thousands(f.samples as f64),
@@ -400,6 +401,7 @@ fn write_codec(out: &mut String, codec: &CodecFigures) -> std::fmt::Result {
             f.stored_bytes_per_sample,
             (1.0 - f.stored_bytes as f64 / f.xor_bytes.max(1) as f64) * 100.0,
             f.decimal_share * 100.0,
+            f.packed_share * 100.0,
             thousands(f.xor_decode_samples_per_second),
             thousands(f.stored_decode_samples_per_second)
         )?;

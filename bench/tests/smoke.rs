@@ -82,10 +82,7 @@ fn every_phase_reports_sane_figures() {
         assert_eq!((c.samples, c.stored_bytes), (d.samples, d.chunk_bytes), "{:?}", c.kind);
     }
     assert!(codec.total.stored_bytes_per_sample < codec.total.xor_bytes_per_sample);
-    assert!(
-        codec.total.decimal_chunks > 0,
-        "counters and buckets are stored as decimal"
-    );
+    assert!(codec.total.packed_chunks > 0, "counters and buckets are stored packed");
 
     let markdown = report.to_markdown();
     assert!(markdown.contains("## c. Disk after compaction"));

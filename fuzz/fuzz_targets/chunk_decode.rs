@@ -1,6 +1,8 @@
-//! Fuzzes the XOR chunk codec two ways with the same input:
-//! 1. the bytes as a chunk: decoding must never panic and must agree with the iterator;
-//! 2. the bytes as samples: what the appender writes must decode back bit-exact, after every append.
+//! Fuzzes the chunk codecs with the same input:
+//! 1. the bytes as an XOR chunk: decoding must never panic and must agree with the iterator;
+//! 2. the bytes as samples: what the appender writes must decode back bit-exact, after every append;
+//! 3. the block encodings: the bytes as a decimal and as a packed chunk never panic, and the samples
+//!    encoded packed and in whatever encoding a block picks decode back bit-exact.
 //!
 //! Run with `cargo +nightly fuzz run chunk_decode` from `fuzz/`.
 
@@ -8,7 +10,8 @@
 
 use libfuzzer_sys::fuzz_target;
 use tsdb::chunk::{
-    ChunkIter, DecimalIter, MAX_SAMPLES_PER_CHUNK, XorAppender, XorIter, decode, encode_for_block, num_samples,
+    ChunkIter, DecimalIter, MAX_SAMPLES_PER_CHUNK, PackedIter, XorAppender, XorIter, decode, encode_for_block,
+    encode_packed, num_samples,
 };
 
 /// Bytes per sample record: a 4-byte gap then 8 bytes of value bits.
@@ -78,11 +81,25 @@ fuzz_target!(|data: &[u8]| {
     }
     assert_eq!(app.num_samples(), samples.len());
 
-    // 3. The block encodings: arbitrary bytes as a decimal chunk never panic and yield increasing
-    //    timestamps; whichever encoding a block picks for the samples decodes back bit-exact.
+    // 3. The block encodings: arbitrary bytes as a decimal or packed chunk never panic and yield
+    //    increasing timestamps; the samples encoded packed, and in whichever encoding a block picks,
+    //    decode back bit-exact.
     let mut it = DecimalIter::new(data);
     let yielded: Vec<i64> = it.by_ref().map(|(t, _)| t).collect();
     assert!(yielded.windows(2).all(|w| w[0] < w[1]), "timestamps must increase");
+    let mut it = PackedIter::new(data);
+    let yielded: Vec<i64> = it.by_ref().map(|(t, _)| t).collect();
+    assert!(yielded.len() <= num_samples(data));
+    assert!(yielded.len() == num_samples(data) || it.error());
+    assert!(yielded.windows(2).all(|w| w[0] < w[1]), "timestamps must increase");
+    if !samples.is_empty() {
+        let pairs: Vec<(i64, f64)> = samples.iter().map(|&(t, v)| (t, f64::from_bits(v))).collect();
+        let bytes = encode_packed(&pairs).expect("1..=240 samples encode");
+        let mut it = PackedIter::new(&bytes);
+        let got: Vec<(i64, u64)> = it.by_ref().map(|(t, v)| (t, v.to_bits())).collect();
+        assert!(!it.error());
+        assert_eq!(got, samples);
+    }
     if !samples.is_empty() {
         let pairs: Vec<(i64, f64)> = samples.iter().map(|&(t, v)| (t, f64::from_bits(v))).collect();
         let (encoding, bytes) = encode_for_block(&pairs);

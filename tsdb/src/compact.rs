@@ -22,8 +22,8 @@ pub(crate) struct EncodedChunk {
     pub data: Vec<u8>,
 }
 
-/// Encodes time-ordered samples into block chunks of `per_chunk` samples, each in the smaller of
-/// the XOR and decimal encodings.
+/// Encodes time-ordered samples into block chunks of `per_chunk` samples, each in the smallest of
+/// the XOR, decimal and packed encodings.
 pub(crate) fn encode_chunks(samples: &[Sample], per_chunk: usize) -> Vec<EncodedChunk> {
     let per_chunk = per_chunk.clamp(1, chunk::MAX_SAMPLES_PER_CHUNK);
     samples

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use parking_lot::RwLock;
 
 use crate::block::{Block, ChunkBytes};
-use crate::chunk::{ChunkIter, ENCODING_DECIMAL, ENCODING_XOR};
+use crate::chunk::{ChunkIter, ENCODING_XOR};
 use crate::error::Result;
 use crate::head::Head;
 use crate::labels::{Labels, Matcher};
@@ -100,6 +100,21 @@ impl Series {
                 deleted: None,
             },
         }
+    }
+
+    /// An upper bound of the samples [`Series::iter`] yields: the sample counts of the chunks'
+    /// headers (at most [`crate::chunk::MAX_SAMPLES_PER_CHUNK`] each), for sizing buffers.
+    pub fn sample_hint(&self) -> usize {
+        self.chunks
+            .iter()
+            .map(|c| {
+                let bytes: &[u8] = match &c.source {
+                    ChunkSource::Memory(bytes) => bytes,
+                    ChunkSource::Block(bytes) => bytes,
+                };
+                crate::chunk::num_samples(bytes).min(crate::chunk::MAX_SAMPLES_PER_CHUNK)
+            })
+            .sum()
     }
 
     /// All samples in range, collected.
@@ -198,7 +213,7 @@ pub(crate) fn select_block(
             .filter(|m| deleted.as_ref().is_none_or(|d| !d.covers(m.min_time, m.max_time)))
         {
             let bytes = block.chunk(meta)?;
-            if !matches!(bytes.encoding(), ENCODING_XOR | ENCODING_DECIMAL) {
+            if !crate::chunk::is_known_encoding(bytes.encoding()) {
                 return Err(crate::Error::corrupt(
                     block.dir().join(crate::block::CHUNKS_FILE),
                     format!("chunk ref {} has unknown encoding {}", meta.chunk_ref, bytes.encoding()),

@@ -205,6 +205,41 @@ impl<'a> BitReader<'a> {
         Some(ones)
     }
 
+    /// Bits read so far (skipped ones included).
+    #[inline]
+    pub(crate) fn position(&self) -> usize {
+        self.pos * 8 - self.valid as usize
+    }
+
+    /// Bits not yet read.
+    #[inline]
+    pub(crate) fn remaining_bits(&self) -> usize {
+        self.valid as usize + (self.data.len() - self.pos) * 8
+    }
+
+    /// Skips `n` bits; `None` (and the reader is then at the end) if the stream has fewer left.
+    pub(crate) fn skip_bits(&mut self, n: usize) -> Option<()> {
+        if n <= self.valid as usize {
+            // `n` may be 64 when the tail loader filled the whole buffer.
+            self.buf = self.buf.checked_shl(n as u32).unwrap_or(0);
+            self.valid -= n as u32;
+            return Some(());
+        }
+        let beyond = n - self.valid as usize;
+        self.buf = 0;
+        self.valid = 0;
+        let bytes = beyond / 8;
+        if bytes > self.data.len() - self.pos {
+            self.pos = self.data.len();
+            return None;
+        }
+        self.pos += bytes;
+        match (beyond % 8) as u32 {
+            0 => Some(()),
+            rest => self.read_bits(rest).map(drop),
+        }
+    }
+
     /// Reads an unsigned LEB128 varint of at most ten bytes; `None` if truncated or over 64 bits.
     pub(crate) fn read_uvarint(&mut self) -> Option<u64> {
         let mut x = 0u64;
@@ -314,6 +349,43 @@ mod tests {
         assert_eq!(r.read_bits_wide(61), Some(0x1234));
         assert_eq!(r.read_bits_wide(0), Some(0));
         assert_eq!(r.read_bits(5), None);
+    }
+
+    #[test]
+    fn skips_across_the_buffer_and_counts_what_is_left() {
+        let ops: Vec<(u64, u32)> = (0..40).map(|i| (i * 37 + 5, (i % 13) as u32 + 1)).collect();
+        let (bytes, free) = written(&ops);
+        let total: usize = ops.iter().map(|&(_, n)| n as usize).sum();
+        assert_eq!(bytes.len() * 8 - usize::from(free), total);
+        // Skip every other field and read the rest.
+        let mut r = BitReader::new(&bytes);
+        assert_eq!(r.remaining_bits(), bytes.len() * 8);
+        let mut used = 0;
+        for (i, &(v, n)) in ops.iter().enumerate() {
+            if i % 2 == 0 {
+                assert_eq!(r.skip_bits(n as usize), Some(()));
+            } else {
+                assert_eq!(r.read_bits(n), Some(v & ((1 << n) - 1)));
+            }
+            used += n as usize;
+            assert_eq!(r.remaining_bits(), bytes.len() * 8 - used);
+            assert_eq!(r.position(), used);
+        }
+        // Long skips, then past the end.
+        let mut r = BitReader::new(&bytes);
+        assert_eq!(r.read_bits(3).map(|_| ()), Some(()));
+        assert_eq!(r.skip_bits(100), Some(()));
+        assert_eq!(r.remaining_bits(), bytes.len() * 8 - 103);
+        assert_eq!(r.skip_bits(r.remaining_bits() + 1), None);
+        assert_eq!(r.remaining_bits(), 0);
+        let mut r = BitReader::new(&[0xff; 8]);
+        assert_eq!(r.skip_bits(64), Some(()));
+        assert_eq!(r.read_bits(1), None);
+        let mut r = BitReader::new(&[0xab, 0xcd]);
+        assert_eq!(r.skip_bits(0), Some(()));
+        assert_eq!(r.skip_bits(4), Some(()));
+        assert_eq!(r.read_bits(8), Some(0xbc));
+        assert_eq!(r.skip_bits(5), None);
     }
 
     proptest! {

@@ -1,7 +1,8 @@
 //! The decimal chunk: for chunks whose values are all short decimals (counters, buckets, gauges
 //! printed with a few digits), values are stored as integer mantissas `m` with one exponent `e`
 //! (`v = m / 10^e`, bit-exact), and the mantissas as delta-of-deltas in variable-length buckets.
-//! Blocks use it where it is smaller than XOR; the head keeps appending XOR chunks.
+//! Blocks use it where it is smaller than XOR and the packed chunk (which has the same decimal form as
+//! one of its modes, and is usually smaller); old blocks keep it. The head keeps appending XOR chunks.
 //!
 //! Layout (`tsdb/docs/chunks.md`): a big-endian `u16` sample count, one byte `e` (0..=12), then a
 //! bit stream: `t0` and `m0` as zigzag varints, `t1 - t0` as a zigzag varint, then for each later
@@ -15,7 +16,7 @@ use super::bstream::{BitReader, BitWriter};
 /// Largest decimal exponent tried.
 pub const MAX_EXPONENT: u8 = 12;
 /// `10^e` for `e` in `0..=MAX_EXPONENT`, all exact in `f64`.
-const POW10: [f64; 13] = [1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12];
+pub(super) const POW10: [f64; 13] = [1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12];
 /// Mantissas stay below 2^53 in magnitude, where every integer is exact in `f64`.
 const MAX_MANTISSA: f64 = 9_007_199_254_740_992.0;
 /// Payload widths of the timestamp delta-of-delta buckets `10`, `110`, `1110`, `1111`.
@@ -49,8 +50,9 @@ fn mantissa(v: f64, e: u8) -> Option<i64> {
         .find(|&m| (m.unsigned_abs() as f64) < MAX_MANTISSA && ((m as f64) / scale).to_bits() == v.to_bits())
 }
 
-/// One exponent and the mantissas of all `values`, if every value is a short decimal.
-fn decimal_form(values: &[f64]) -> Option<(u8, Vec<i64>)> {
+/// One exponent and the mantissas of all `values`, if every value is a short decimal (the
+/// smallest exponent that works for all of them). Also used by the packed chunk's decimal mode.
+pub(super) fn decimal_form(values: &[f64]) -> Option<(u8, Vec<i64>)> {
     let mut exponent = 0;
     for &v in values {
         if !v.is_finite() {
@@ -99,11 +101,17 @@ fn read_bucketed(r: &mut BitReader<'_>, widths: &[u32; 4]) -> Option<u64> {
 /// decimal (NaN, ±Inf, the stale marker, -0.0, or more than 12 decimals or 15–16 digits) or when
 /// there are more than [`MAX_SAMPLES_PER_CHUNK`] samples.
 pub fn encode_decimal(samples: &[(i64, f64)]) -> Option<Vec<u8>> {
-    if samples.is_empty() || samples.len() > MAX_SAMPLES_PER_CHUNK {
-        return None;
-    }
     let values: Vec<f64> = samples.iter().map(|s| s.1).collect();
     let (exponent, mantissas) = decimal_form(&values)?;
+    encode_mantissas(samples, exponent, &mantissas)
+}
+
+/// [`encode_decimal`] for values already turned into mantissas by [`decimal_form`]
+/// (`mantissas[i]` belongs to `samples[i]`).
+pub(super) fn encode_mantissas(samples: &[(i64, f64)], exponent: u8, mantissas: &[i64]) -> Option<Vec<u8>> {
+    if samples.is_empty() || samples.len() > MAX_SAMPLES_PER_CHUNK || mantissas.len() != samples.len() {
+        return None;
+    }
     let count = u16::try_from(samples.len()).ok()?;
     let mut bytes = Vec::with_capacity(64 + samples.len() * 2);
     bytes.extend_from_slice(&count.to_be_bytes());
@@ -111,7 +119,7 @@ pub fn encode_decimal(samples: &[(i64, f64)]) -> Option<Vec<u8>> {
     let mut free = 0u8;
     let mut w = BitWriter::new(&mut bytes, &mut free);
     let (mut prev_t, mut prev_dt, mut prev_m, mut prev_dm) = (0i64, 0i64, 0i64, 0i64);
-    for (i, (&(t, _), &m)) in samples.iter().zip(&mantissas).enumerate() {
+    for (i, (&(t, _), &m)) in samples.iter().zip(mantissas).enumerate() {
         let dt = t.wrapping_sub(prev_t);
         let dm = m.wrapping_sub(prev_m);
         match i {

@@ -93,6 +93,21 @@ pub trait Storage: Sync {
     }
 }
 
+/// Series decoded per thread in one batch of [`TsdbStorage`]'s `select_each`.
+const DECODE_BATCH: usize = 64;
+
+/// Samples below which a selection is decoded on one thread.
+const PARALLEL_DECODE_MIN_SAMPLES: usize = 500_000;
+
+/// How many threads decode `selected`: one for small selections, else up to four.
+fn decode_threads(selected: &[tsdb::querier::Series]) -> usize {
+    let samples: usize = selected.iter().map(tsdb::querier::Series::sample_hint).sum();
+    if samples < PARALLEL_DECODE_MIN_SAMPLES || selected.len() < 2 {
+        return 1;
+    }
+    std::thread::available_parallelism().map_or(1, |n| n.get()).min(4)
+}
+
 /// [`Storage`] over Loupe's TSDB.
 pub struct TsdbStorage<'a>(pub &'a tsdb::db::Db);
 
@@ -122,14 +137,43 @@ impl Storage for TsdbStorage<'_> {
     ) -> Result<(), Error> {
         let querier = self.0.querier(mint, maxt);
         let selected = querier.select(matchers).map_err(|e| Error::Storage(e.to_string()))?;
-        for series in selected {
-            let samples: Vec<(i64, f64)> = series
-                .iter()
-                .filter(|s| s.t >= mint && s.t <= maxt)
-                .map(|s| (s.t, s.v))
-                .collect();
-            if !samples.is_empty() {
-                each(series.labels().clone(), samples)?;
+        let decode = |series: &tsdb::querier::Series| -> Vec<(i64, f64)> {
+            let mut samples = Vec::with_capacity(series.sample_hint());
+            samples.extend(
+                series
+                    .iter()
+                    .filter(|s| s.t >= mint && s.t <= maxt)
+                    .map(|s| (s.t, s.v)),
+            );
+            samples
+        };
+        let threads = decode_threads(&selected);
+        // Batches of series are decoded on `threads` threads at once and handed to `each` in
+        // order, so `each` can stop the query after at most one batch too many.
+        for batch in selected.chunks(DECODE_BATCH * threads) {
+            let decoded: Vec<Vec<(i64, f64)>> = if threads > 1 && batch.len() > 1 {
+                let per = batch.len().div_ceil(threads);
+                std::thread::scope(|scope| {
+                    let handles: Vec<_> = batch
+                        .chunks(per)
+                        .map(|part| scope.spawn(move || part.iter().map(decode).collect::<Vec<_>>()))
+                        .collect();
+                    let mut all = Vec::with_capacity(batch.len());
+                    for h in handles {
+                        match h.join() {
+                            Ok(part) => all.extend(part),
+                            Err(panic) => std::panic::resume_unwind(panic),
+                        }
+                    }
+                    all
+                })
+            } else {
+                batch.iter().map(decode).collect()
+            };
+            for (series, samples) in batch.iter().zip(decoded) {
+                if !samples.is_empty() {
+                    each(series.labels().clone(), samples)?;
+                }
             }
         }
         Ok(())
