@@ -117,6 +117,40 @@ impl Series {
             .sum()
     }
 
+    /// Appends the samples [`Series::iter`] yields that also lie in `[mint, maxt]` to `out` as
+    /// `(t, value)` pairs: chunk by chunk in one decoding loop each, trimming only the chunks at
+    /// the edges of the range.
+    pub fn decode_into(&self, out: &mut Vec<(i64, f64)>, mint: i64, maxt: i64) {
+        let (lo, hi) = (mint.max(self.mint), maxt.min(self.maxt));
+        let simple = self.chunks.iter().all(|c| c.deleted.is_none())
+            && !self.chunks.windows(2).any(|w| w[1].min_time <= w[0].max_time);
+        if !simple {
+            out.extend(self.iter().filter(|s| s.t >= lo && s.t <= hi).map(|s| (s.t, s.v)));
+            return;
+        }
+        for chunk in &self.chunks {
+            if chunk.max_time < lo {
+                continue;
+            }
+            if chunk.min_time > hi {
+                break;
+            }
+            let start = out.len();
+            chunk.iter().decode_into(out);
+            // A chunk's timestamps increase (its decoder stops where they do not).
+            let added = &out[start..];
+            if added.last().is_some_and(|x| x.0 > hi) {
+                let keep = added.partition_point(|x| x.0 <= hi);
+                out.truncate(start + keep);
+            }
+            let added = &out[start..];
+            if added.first().is_some_and(|x| x.0 < lo) {
+                let skip = added.partition_point(|x| x.0 < lo);
+                out.drain(start..start + skip);
+            }
+        }
+    }
+
     /// All samples in range, collected.
     pub fn samples(&self) -> Vec<Sample> {
         self.iter().collect()

@@ -89,6 +89,17 @@ impl<'a> ChunkIter<'a> {
         }
     }
 
+    /// Appends every remaining sample to `out`: the same samples as iterating, decoded in one
+    /// loop per encoding rather than through this enum sample by sample.
+    pub fn decode_into(self, out: &mut Vec<(i64, f64)>) {
+        match self {
+            ChunkIter::Xor(it) => out.extend(it),
+            ChunkIter::Decimal(it) => out.extend(it),
+            ChunkIter::Packed(it) => it.decode_into(out),
+            ChunkIter::Unknown => {}
+        }
+    }
+
     /// True if iteration stopped on malformed bytes or an unknown encoding.
     pub fn error(&self) -> bool {
         match self {

@@ -334,6 +334,46 @@ impl<'a> PackedIter<'a> {
     pub fn error(&self) -> bool {
         self.error
     }
+
+    /// Appends every remaining sample to `out`: what iterating yields, in one loop specialised
+    /// to the chunk's mode (whole numbers need no division).
+    pub fn decode_into(mut self, out: &mut Vec<(i64, f64)>) {
+        match self.mode {
+            PACKED_RAW_MODE => self.decode_with(out, |x| f64::from_bits(x as u64)),
+            0 => self.decode_with(out, |x| x as f64),
+            _ => {
+                let scale = self.scale;
+                self.decode_with(out, move |x| x as f64 / scale);
+            }
+        }
+    }
+
+    #[inline(always)]
+    fn decode_with(&mut self, out: &mut Vec<(i64, f64)>, value: impl Fn(i64) -> f64) {
+        out.reserve(usize::from(self.total.saturating_sub(self.read)));
+        if self.read == 0 && self.total > 0 {
+            out.push((self.t, value(self.x)));
+            self.read = 1;
+        }
+        while self.read < self.total {
+            let index = u32::from(self.read - 1);
+            let dt = self.time.next(index, &mut self.slots, self.stream);
+            let dx = self.value.next(index, &mut self.slots, self.stream);
+            match dt.zip(dx) {
+                Some((dt, dx)) if self.t.wrapping_add(dt) > self.t => {
+                    self.t = self.t.wrapping_add(dt);
+                    self.x = self.x.wrapping_add(dx);
+                }
+                _ => {
+                    self.error = true;
+                    self.total = self.read;
+                    return;
+                }
+            }
+            self.read += 1;
+            out.push((self.t, value(self.x)));
+        }
+    }
 }
 
 impl Iterator for PackedIter<'_> {
@@ -362,10 +402,10 @@ impl Iterator for PackedIter<'_> {
             }
         }
         self.read += 1;
-        let v = if self.mode == PACKED_RAW_MODE {
-            f64::from_bits(self.x as u64)
-        } else {
-            self.x as f64 / self.scale
+        let v = match self.mode {
+            PACKED_RAW_MODE => f64::from_bits(self.x as u64),
+            0 => self.x as f64,
+            _ => self.x as f64 / self.scale,
         };
         Some((self.t, v))
     }
@@ -395,8 +435,17 @@ mod tests {
         let got = bits(&it.by_ref().collect::<Vec<_>>());
         assert!(!it.error());
         assert_eq!(got, bits(samples));
+        assert_eq!(bulk(&bytes), got);
         assert_eq!(super::super::num_samples(&bytes), samples.len());
         bytes
+    }
+
+    /// What [`PackedIter::decode_into`] appends to a vector holding one sample already.
+    fn bulk(bytes: &[u8]) -> Vec<(i64, u64)> {
+        let mut out = vec![(-1, 0.5)];
+        PackedIter::new(bytes).decode_into(&mut out);
+        assert_eq!(bits(&out[..1]), bits(&[(-1, 0.5)]));
+        bits(&out[1..])
     }
 
     fn xor_len(samples: &[(i64, f64)]) -> usize {
@@ -618,6 +667,7 @@ mod tests {
     fn decoded(bytes: &[u8]) -> (Vec<(i64, u64)>, bool) {
         let mut it = PackedIter::new(bytes);
         let got = bits(&it.by_ref().collect::<Vec<_>>());
+        assert_eq!(bulk(bytes), got, "decode_into yields what iterating yields");
         (got, it.error())
     }
 
@@ -740,6 +790,7 @@ mod tests {
             let mut it = PackedIter::new(&bytes);
             prop_assert_eq!(bits(&it.by_ref().collect::<Vec<_>>()), bits(&samples));
             prop_assert!(!it.error());
+            prop_assert_eq!(bulk(&bytes), bits(&samples));
         }
 
         #[test]
@@ -763,6 +814,7 @@ mod tests {
             let mut it = PackedIter::new(&bytes);
             prop_assert_eq!(bits(&it.by_ref().collect::<Vec<_>>()), bits(&samples));
             prop_assert!(!it.error());
+            prop_assert_eq!(bulk(&bytes), bits(&samples));
         }
 
         #[test]

@@ -158,6 +158,22 @@ fn read_str<'a>(data: &'a [u8], pos: &mut usize) -> Option<&'a str> {
     std::str::from_utf8(bytes).ok()
 }
 
+/// [`read_str`] for a [`Labels`] buffer, whose strings were checked when it was made: skips the
+/// UTF-8 check that iterating would otherwise repeat on every label of every visit.
+#[inline]
+fn read_valid_str<'a>(data: &'a [u8], pos: &mut usize) -> Option<&'a str> {
+    let len = usize::try_from(get_uvarint(data, pos)?).ok()?;
+    let end = pos.checked_add(len)?;
+    let bytes = data.get(*pos..end)?;
+    *pos = end;
+    debug_assert!(std::str::from_utf8(bytes).is_ok());
+    // SAFETY: a `Labels` buffer is only made by `Labels::encode` from `&str`s or by
+    // `Labels::from_bytes` after `read_str` checked every string in it, and the buffer is never
+    // changed afterwards. Reading it from the start lands on exactly those strings' bytes, so
+    // `bytes` is one of them and valid UTF-8.
+    Some(unsafe { std::str::from_utf8_unchecked(bytes) })
+}
+
 /// Iterator over the labels of a [`Labels`].
 #[derive(Clone)]
 pub struct LabelsIter<'a> {
@@ -173,8 +189,8 @@ impl<'a> Iterator for LabelsIter<'a> {
             return None;
         }
         // The buffer was built from `&str`s or validated by `from_bytes`, so decoding cannot fail.
-        let name = read_str(self.data, &mut self.pos)?;
-        let value = read_str(self.data, &mut self.pos)?;
+        let name = read_valid_str(self.data, &mut self.pos)?;
+        let value = read_valid_str(self.data, &mut self.pos)?;
         Some(Label { name, value })
     }
 }

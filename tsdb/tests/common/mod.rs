@@ -48,13 +48,28 @@ pub fn eq(name: &str, value: &str) -> Matcher {
     Matcher::new(MatchType::Equal, name, value).expect("matcher")
 }
 
-/// Everything matching `matchers`, as labels → samples.
+/// Everything matching `matchers`, as labels → samples. Checks on the way that
+/// `Series::decode_into` gives what `Series::iter` gives, over the whole range and a narrower one.
 pub fn dump(db: &Db, matchers: &[Matcher], mint: i64, maxt: i64) -> BTreeMap<String, Vec<(i64, u64)>> {
+    let bits = |x: &[(i64, f64)]| -> Vec<(i64, u64)> { x.iter().map(|x| (x.0, x.1.to_bits())).collect() };
     db.querier(mint, maxt)
         .select(matchers)
         .expect("select")
         .iter()
-        .map(|s| (s.labels().to_string(), s.iter().map(|x| (x.t, x.v.to_bits())).collect()))
+        .map(|s| {
+            let samples: Vec<(i64, u64)> = s.iter().map(|x| (x.t, x.v.to_bits())).collect();
+            let mut decoded = Vec::new();
+            s.decode_into(&mut decoded, mint, maxt);
+            assert_eq!(bits(&decoded), samples, "decode_into of {}", s.labels());
+            if let (Some(first), Some(last)) = (samples.first(), samples.last()) {
+                let (lo, hi) = (first.0.saturating_add(7 * 60_000 + 1), last.0.saturating_sub(11 * 60_000 + 1));
+                decoded.clear();
+                s.decode_into(&mut decoded, lo, hi);
+                let narrow: Vec<(i64, u64)> = samples.iter().copied().filter(|x| x.0 >= lo && x.0 <= hi).collect();
+                assert_eq!(bits(&decoded), narrow, "decode_into of {} in [{lo}, {hi}]", s.labels());
+            }
+            (s.labels().to_string(), samples)
+        })
         .collect()
 }
 

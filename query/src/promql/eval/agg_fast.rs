@@ -148,7 +148,10 @@ pub(super) fn eval(
     };
     let out = match source {
         Source::Selector(vs) => {
-            let present = selectors::instant_each(ev, vs, t, |j, v| groups.add(j, v));
+            let present = match range_calls::instant_column_each(ev, vs, t, |j, v| groups.add(j, v)) {
+                Some(present) => present,
+                None => selectors::instant_each(ev, vs, t, |j, v| groups.add(j, v)),
+            };
             Some(ev.add_samples(present).map(|()| Val::Vector(groups.finish(op, false))))
         }
         Source::Column(name, ms, pos) => {

@@ -13,7 +13,7 @@ use super::engine::{Elem, Evaluator, RangeElem, Val, go_g};
 use super::range_fns as rf;
 use super::{selectors, subquery};
 use crate::error::Error;
-use crate::promql::ast::{Expr, MatrixSelector};
+use crate::promql::ast::{Expr, MatrixSelector, VectorSelector};
 
 /// A range-vector argument with its window `(start, end]` and range (ms).
 struct Windows {
@@ -324,6 +324,9 @@ pub(super) struct Column {
     non_counter: Vec<bool>,
 }
 
+/// Series a column computes side by side (see [`compute_column`]).
+const COLUMN_TILE: usize = 32;
+
 /// The most step × series cells a column may hold.
 const MAX_COLUMN_CELLS: usize = 50_000_000;
 
@@ -357,52 +360,131 @@ fn compute_column(ev: &Evaluator<'_>, k: Kernel, ms: &MatrixSelector, grid: (i64
     };
     let mut filtered = Vec::new();
     let counter = matches!(k, Kernel::Rate | Kernel::Increase);
-    // Counter resets before each sample: a window without any needs no scan for them.
-    let mut resets: Vec<u32> = Vec::new();
-    for (j, s) in series.iter().enumerate() {
-        resets.clear();
-        if counter {
-            resets.push(0);
-            let mut count = 0;
-            resets.extend(s.samples.iter().enumerate().map(|(i, x)| {
-                count += u32::from(i > 0 && x.1 < s.samples[i - 1].1);
-                count
-            }));
+    // Counter resets before each sample, per series of the tile: a window without any needs no
+    // scan for them. `resets[m]` counts the samples before index m that are below their predecessor.
+    let mut resets: Vec<Vec<u32>> = vec![Vec::new(); COLUMN_TILE];
+    let mut cursors = [(0usize, 0usize); COLUMN_TILE];
+    // Tiles of series, each walked through every step: a step's cells of a tile are adjacent,
+    // and the tile's samples stay in cache from one step to the next.
+    for first in (0..n).step_by(COLUMN_TILE) {
+        let tile = &series[first..n.min(first + COLUMN_TILE)];
+        for (s, r) in tile.iter().zip(resets.iter_mut()) {
+            r.clear();
+            if counter {
+                r.push(0);
+                let mut count = 0;
+                r.extend(s.samples.iter().enumerate().map(|(i, x)| {
+                    count += u32::from(i > 0 && x.1 < s.samples[i - 1].1);
+                    count
+                }));
+            }
         }
-        let (mut lo, mut hi) = (0, 0);
+        cursors.fill((0, 0));
         for i in 0..steps {
             let t = grid.0 + grid.2 * i as i64;
             let (start, end) = selectors::window_bounds(ev, ms, t);
-            lo = selectors::seek(&s.samples, lo, start);
-            hi = selectors::seek(&s.samples, hi, end);
-            let mut window = s.samples.get(lo..hi)?;
-            let mut scan = true;
-            if s.stale && window.iter().any(|x| tsdb::is_stale_nan(x.1)) {
-                filtered.clear();
-                filtered.extend(window.iter().copied().filter(|x| !tsdb::is_stale_nan(x.1)));
-                window = &filtered[..];
-            } else if counter && hi > lo + 1 {
-                // `resets[m]` counts the samples before index m that are below their predecessor.
-                scan = resets.get(hi) != resets.get(lo + 1);
-            }
-            if window.is_empty() {
-                continue;
-            }
-            let cell = i * n + j;
-            col.loaded[i] += window.len();
-            col.state[cell] = 1;
-            let value = if counter && !scan {
-                rf::extrapolated_rate_scan(window, (start, end, ms.range), true, k == Kernel::Rate, false)
-            } else {
-                kernel("", Some(k), window, (start, end, ms.range), t, &[]).ok()?
-            };
-            if let Some(v) = value {
-                col.state[cell] = 2;
-                col.values[cell] = v;
+            for (c, ((s, (lo, hi)), resets)) in tile.iter().zip(cursors.iter_mut()).zip(&resets).enumerate() {
+                *lo = selectors::seek(&s.samples, *lo, start);
+                *hi = selectors::seek(&s.samples, *hi, end);
+                let (lo, hi) = (*lo, *hi);
+                let mut window = s.samples.get(lo..hi)?;
+                let mut scan = true;
+                if s.stale && window.iter().any(|x| tsdb::is_stale_nan(x.1)) {
+                    filtered.clear();
+                    filtered.extend(window.iter().copied().filter(|x| !tsdb::is_stale_nan(x.1)));
+                    window = &filtered[..];
+                } else if counter && hi > lo + 1 {
+                    scan = resets.get(hi) != resets.get(lo + 1);
+                }
+                if window.is_empty() {
+                    continue;
+                }
+                let cell = i * n + first + c;
+                col.loaded[i] += window.len();
+                col.state[cell] = 1;
+                let value = if counter && !scan {
+                    rf::extrapolated_rate_scan(window, (start, end, ms.range), true, k == Kernel::Rate, false)
+                } else {
+                    kernel("", Some(k), window, (start, end, ms.range), t, &[]).ok()?
+                };
+                if let Some(v) = value {
+                    col.state[cell] = 2;
+                    col.values[cell] = v;
+                }
             }
         }
     }
     Some(col)
+}
+
+/// The values of instant selector `vs` at every time of `grid` (state 2 where a series has one),
+/// computed tile by tile like [`compute_column`].
+fn compute_instant_column(ev: &Evaluator<'_>, vs: &VectorSelector, grid: (i64, i64, i64)) -> Option<Column> {
+    let series = ev.data.get(&selectors::key(vs))?;
+    let steps = grid_index(grid, grid.1)? + 1;
+    let n = series.len();
+    if steps.checked_mul(n)? > MAX_COLUMN_CELLS {
+        return None;
+    }
+    let mut col = Column {
+        grid,
+        state: vec![0; steps * n],
+        values: vec![0.0; steps * n],
+        loaded: vec![0; steps],
+        non_counter: vec![false; n],
+    };
+    let mut cursors = [0usize; COLUMN_TILE];
+    for first in (0..n).step_by(COLUMN_TILE) {
+        let tile = &series[first..n.min(first + COLUMN_TILE)];
+        cursors.fill(0);
+        for i in 0..steps {
+            let t = grid.0 + grid.2 * i as i64;
+            let eff = ev.at_time(vs.at).unwrap_or(t).saturating_sub(vs.offset);
+            for (c, (s, at)) in tile.iter().zip(cursors.iter_mut()).enumerate() {
+                *at = selectors::seek(&s.samples, *at, eff);
+                if let Some((_, v)) = selectors::pick_before(&s.samples, *at, eff, ev.lookback) {
+                    let cell = i * n + first + c;
+                    col.state[cell] = 2;
+                    col.values[cell] = v;
+                    col.loaded[i] += 1;
+                }
+            }
+        }
+    }
+    Some(col)
+}
+
+/// Calls `f(series, value)`, in series order, for every series of `vs`'s loaded data with a
+/// value at `t`, read from the selector's column (computed on first use) when `t` is on the
+/// evaluator's grid; returns how many there were, or `None` when the column cannot serve `t`.
+pub(super) fn instant_column_each(
+    ev: &mut Evaluator<'_>,
+    vs: &VectorSelector,
+    t: i64,
+    mut f: impl FnMut(usize, f64),
+) -> Option<usize> {
+    let grid = ev.grid?;
+    let i = grid_index(grid, t)?;
+    let key = selectors::key(vs);
+    if ev
+        .columns
+        .get(&key)
+        .is_none_or(|c| c.as_ref().is_some_and(|c| c.grid != grid))
+    {
+        let col = compute_instant_column(ev, vs, grid);
+        ev.columns.insert(key, col);
+    }
+    let col = ev.columns.get(&key)?.as_ref()?;
+    let n = col.non_counter.len();
+    let cells = i * n..(i + 1) * n;
+    let states = col.state.get(cells.clone())?;
+    let values = col.values.get(cells)?;
+    for (j, (&state, &v)) in states.iter().zip(values).enumerate() {
+        if state == 2 {
+            f(j, v);
+        }
+    }
+    col.loaded.get(i).copied()
 }
 
 /// Evaluates `name(ms)` at `t` from its column when `t` is on the evaluator's grid and the

@@ -145,7 +145,25 @@ fn check_loaded(ev: &Evaluator<'_>, total: usize) -> Result<(), Error> {
 /// `samples.partition_point(|s| s.0 <= bound)` (samples in time order), searched from `hint`,
 /// the answer for an earlier bound: galloping forward when the bound moved forward (steps of a
 /// range query), a binary search below `hint` otherwise. Any `hint` gives the same answer.
+#[inline(always)]
 pub(super) fn seek(samples: &[(i64, f64)], hint: usize, bound: i64) -> usize {
+    // The common step: the bound moved past at most two samples.
+    let mut at = hint;
+    if at == 0 || samples.get(at - 1).is_some_and(|s| s.0 <= bound) {
+        for _ in 0..3 {
+            match samples.get(at) {
+                Some(s) if s.0 <= bound => at += 1,
+                Some(_) => return at,
+                None => return at,
+            }
+        }
+    }
+    seek_far(samples, hint, bound)
+}
+
+/// [`seek`] beyond its first few samples.
+#[inline(never)]
+fn seek_far(samples: &[(i64, f64)], hint: usize, bound: i64) -> usize {
     let hint = hint.min(samples.len());
     if hint > 0 && samples[hint - 1].0 > bound {
         return samples[..hint].partition_point(|s| s.0 <= bound);
@@ -170,7 +188,7 @@ fn pick(samples: &[(i64, f64)], eff: i64, lookback: i64) -> Option<(i64, f64)> {
 }
 
 /// [`pick`] given `idx`, the number of samples at or before `eff`.
-fn pick_before(samples: &[(i64, f64)], idx: usize, eff: i64, lookback: i64) -> Option<(i64, f64)> {
+pub(super) fn pick_before(samples: &[(i64, f64)], idx: usize, eff: i64, lookback: i64) -> Option<(i64, f64)> {
     let s = *samples.get(idx.checked_sub(1)?)?;
     if s.0 <= eff.saturating_sub(lookback) || is_stale_nan(s.1) {
         return None;

@@ -139,12 +139,7 @@ impl Storage for TsdbStorage<'_> {
         let selected = querier.select(matchers).map_err(|e| Error::Storage(e.to_string()))?;
         let decode = |series: &tsdb::querier::Series| -> Vec<(i64, f64)> {
             let mut samples = Vec::with_capacity(series.sample_hint());
-            samples.extend(
-                series
-                    .iter()
-                    .filter(|s| s.t >= mint && s.t <= maxt)
-                    .map(|s| (s.t, s.v)),
-            );
+            series.decode_into(&mut samples, mint, maxt);
             samples
         };
         let threads = decode_threads(&selected);
