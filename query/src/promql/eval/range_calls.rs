@@ -325,7 +325,7 @@ pub(super) struct Column {
 }
 
 /// Series a column computes side by side (see [`compute_column`]).
-const COLUMN_TILE: usize = 32;
+const COLUMN_TILE: usize = 8;
 
 /// The most step × series cells a column may hold.
 const MAX_COLUMN_CELLS: usize = 50_000_000;
