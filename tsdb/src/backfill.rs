@@ -77,7 +77,7 @@ impl<'a> Backfiller<'a> {
     /// blocks are on disk (fsynced) and visible to queries.
     pub fn commit(self) -> Result<BackfillStats> {
         let range = self.db.options().block_range;
-        let per_chunk = self.db.options().samples_per_chunk;
+        let per_chunk = self.db.options().block_chunk_samples;
         let mut stats = BackfillStats::default();
         let mut windows: std::collections::BTreeMap<i64, Vec<(Labels, Vec<Sample>)>> = Default::default();
         for (labels, mut samples) in self.series {

@@ -21,8 +21,12 @@ use crate::wal::{Record, Wal, WalOptions};
 pub struct DbOptions {
     /// Duration of a block cut from the head, in ms (default 2 h).
     pub block_range: i64,
-    /// Samples per chunk (default 120).
+    /// Samples per chunk of the head (default 120, as Prometheus cuts them).
     pub samples_per_chunk: usize,
+    /// Samples per chunk written into blocks (default 240, at most
+    /// [`crate::chunk::MAX_SAMPLES_PER_CHUNK`]): longer chunks spread their fixed costs (first
+    /// sample, encoding parameters, framing) over more samples.
+    pub block_chunk_samples: usize,
     /// Out-of-order window in ms (default 0: out-of-order samples are rejected).
     pub out_of_order_window: i64,
     /// Delete blocks older than this (ms) relative to the newest data (default 15 days).
@@ -42,6 +46,7 @@ impl Default for DbOptions {
         DbOptions {
             block_range: 2 * 3_600_000,
             samples_per_chunk: 120,
+            block_chunk_samples: 240,
             out_of_order_window: 0,
             retention_time: Some(15 * 24 * 3_600_000),
             retention_size: None,
@@ -257,7 +262,7 @@ impl Db {
             if samples.is_empty() {
                 continue;
             }
-            let chunks = compact::encode_chunks(&samples, self.options.samples_per_chunk);
+            let chunks = compact::encode_chunks(&samples, self.options.block_chunk_samples);
             writer.add_series(&s.labels, &compact::chunk_inputs(&chunks))?;
             written += 1;
         }
@@ -318,7 +323,7 @@ impl Db {
         let blocks = self.blocks.read().clone();
         let mut cleaned = 0;
         for block in blocks.iter().filter(|b| b.has_tombstones()) {
-            let path = compact::compact_one(&self.dir, block, self.options.samples_per_chunk)?;
+            let path = compact::compact_one(&self.dir, block, self.options.block_chunk_samples)?;
             let ulid = block.meta().ulid.clone();
             match path {
                 Some(path) => {
@@ -392,7 +397,7 @@ impl Db {
                 break;
             };
             let inputs: Vec<Arc<Block>> = plan.iter().map(|&i| blocks[i].clone()).collect();
-            let path = compact::compact(&self.dir, &inputs, self.options.samples_per_chunk)?;
+            let path = compact::compact(&self.dir, &inputs, self.options.block_chunk_samples)?;
             let merged = Arc::new(Block::open(&path)?);
             let ulids: Vec<String> = inputs.iter().map(|b| b.meta().ulid.clone()).collect();
             tracing::info!(ulid = %merged.meta().ulid, sources = ?ulids, "compacted blocks");
