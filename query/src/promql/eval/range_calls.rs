@@ -330,6 +330,43 @@ const COLUMN_TILE: usize = 8;
 /// The most step × series cells a column may hold.
 const MAX_COLUMN_CELLS: usize = 50_000_000;
 
+impl Column {
+    /// An empty column of `steps` steps over the series `non_counter` describes; `None` when it
+    /// would hold more than [`MAX_COLUMN_CELLS`] cells.
+    fn new(grid: (i64, i64, i64), steps: usize, non_counter: Vec<bool>) -> Option<Column> {
+        let cells = steps.checked_mul(non_counter.len())?;
+        if cells > MAX_COLUMN_CELLS {
+            return None;
+        }
+        Some(Column {
+            grid,
+            state: vec![0; cells],
+            values: vec![0.0; cells],
+            loaded: vec![0; steps],
+            non_counter,
+        })
+    }
+}
+
+/// The column of `key` for `grid`, computed by `compute` unless the evaluator holds it already
+/// (`None`: it cannot be computed).
+fn column_for<'e>(
+    ev: &'e mut Evaluator<'_>,
+    key: usize,
+    grid: (i64, i64, i64),
+    compute: impl FnOnce(&Evaluator<'_>) -> Option<Column>,
+) -> Option<&'e Column> {
+    if ev
+        .columns
+        .get(&key)
+        .is_none_or(|c| c.as_ref().is_some_and(|c| c.grid != grid))
+    {
+        let col = compute(ev);
+        ev.columns.insert(key, col);
+    }
+    ev.columns.get(&key)?.as_ref()
+}
+
 /// The step index of `t` on the evaluator's grid.
 fn grid_index(grid: (i64, i64, i64), t: i64) -> Option<usize> {
     let (first, last, step) = grid;
@@ -345,19 +382,11 @@ fn compute_column(ev: &Evaluator<'_>, k: Kernel, ms: &MatrixSelector, grid: (i64
     let series = ev.data.get(&selectors::key(&ms.vs))?;
     let steps = grid_index(grid, grid.1)? + 1;
     let n = series.len();
-    if steps.checked_mul(n)? > MAX_COLUMN_CELLS {
-        return None;
-    }
-    let mut col = Column {
-        grid,
-        state: vec![0; steps * n],
-        values: vec![0.0; steps * n],
-        loaded: vec![0; steps],
-        non_counter: series
-            .iter()
-            .map(|s| s.labels.metric_name().is_some_and(|m| !counter_like(m)))
-            .collect(),
-    };
+    let non_counter = series
+        .iter()
+        .map(|s| s.labels.metric_name().is_some_and(|m| !counter_like(m)))
+        .collect();
+    let mut col = Column::new(grid, steps, non_counter)?;
     let mut filtered = Vec::new();
     let counter = matches!(k, Kernel::Rate | Kernel::Increase);
     // Counter resets before each sample, per series of the tile: a window without any needs no
@@ -423,16 +452,7 @@ fn compute_instant_column(ev: &Evaluator<'_>, vs: &VectorSelector, grid: (i64, i
     let series = ev.data.get(&selectors::key(vs))?;
     let steps = grid_index(grid, grid.1)? + 1;
     let n = series.len();
-    if steps.checked_mul(n)? > MAX_COLUMN_CELLS {
-        return None;
-    }
-    let mut col = Column {
-        grid,
-        state: vec![0; steps * n],
-        values: vec![0.0; steps * n],
-        loaded: vec![0; steps],
-        non_counter: vec![false; n],
-    };
+    let mut col = Column::new(grid, steps, vec![false; n])?;
     let mut cursors = [0usize; COLUMN_TILE];
     for first in (0..n).step_by(COLUMN_TILE) {
         let tile = &series[first..n.min(first + COLUMN_TILE)];
@@ -466,15 +486,7 @@ pub(super) fn instant_column_each(
     let grid = ev.grid?;
     let i = grid_index(grid, t)?;
     let key = selectors::key(vs);
-    if ev
-        .columns
-        .get(&key)
-        .is_none_or(|c| c.as_ref().is_some_and(|c| c.grid != grid))
-    {
-        let col = compute_instant_column(ev, vs, grid);
-        ev.columns.insert(key, col);
-    }
-    let col = ev.columns.get(&key)?.as_ref()?;
+    let col = column_for(ev, key, grid, |ev| compute_instant_column(ev, vs, grid))?;
     let n = col.non_counter.len();
     let cells = i * n..(i + 1) * n;
     let states = col.state.get(cells.clone())?;
@@ -544,14 +556,7 @@ pub(super) fn column_each(
     }
     let k = Kernel::of(name)?;
     let key = selectors::key(&ms.vs);
-    if ev
-        .columns
-        .get(&key)
-        .is_none_or(|c| c.as_ref().is_some_and(|c| c.grid != grid))
-    {
-        let col = compute_column(ev, k, ms, grid);
-        ev.columns.insert(key, col);
-    }
+    column_for(ev, key, grid, |ev| compute_column(ev, k, ms, grid))?;
     let col = ev.columns.get(&key)?.as_ref()?;
     let series = ev.data.get(&key)?;
     let rate_like = matches!(name, "rate" | "increase");
