@@ -62,7 +62,10 @@ pub fn dump(db: &Db, matchers: &[Matcher], mint: i64, maxt: i64) -> BTreeMap<Str
             s.decode_into(&mut decoded, mint, maxt);
             assert_eq!(bits(&decoded), samples, "decode_into of {}", s.labels());
             if let (Some(first), Some(last)) = (samples.first(), samples.last()) {
-                let (lo, hi) = (first.0.saturating_add(7 * 60_000 + 1), last.0.saturating_sub(11 * 60_000 + 1));
+                let (lo, hi) = (
+                    first.0.saturating_add(7 * 60_000 + 1),
+                    last.0.saturating_sub(11 * 60_000 + 1),
+                );
                 decoded.clear();
                 s.decode_into(&mut decoded, lo, hi);
                 let narrow: Vec<(i64, u64)> = samples.iter().copied().filter(|x| x.0 >= lo && x.0 <= hi).collect();

@@ -53,7 +53,9 @@ impl FastGroups {
     #[inline]
     fn add(&mut self, j: usize, v: f64) {
         let Some(&g) = self.group.get(j) else { return };
-        let Some(values) = self.values.get_mut(g as usize) else { return };
+        let Some(values) = self.values.get_mut(g as usize) else {
+            return;
+        };
         if values.is_empty() {
             self.order.push(g);
         }
@@ -199,9 +201,15 @@ mod tests {
         g.add(2, 2.5);
         let out = g.finish(AggregateOp::Count, true);
         assert_eq!(out.len(), 1);
-        assert_eq!((out[0].labels.to_string(), out[0].v, out[0].drop_name), ("{job=\"b\"}".to_string(), 2.0, true));
+        assert_eq!(
+            (out[0].labels.to_string(), out[0].v, out[0].drop_name),
+            ("{job=\"b\"}".to_string(), 2.0, true)
+        );
         // `without` drops the listed labels and the metric name.
         let g = FastGroups::new(series.iter(), &["i".to_string()], true);
-        assert_eq!(g.labels.iter().map(ToString::to_string).collect::<Vec<_>>(), ["{job=\"b\"}", "{job=\"a\"}"]);
+        assert_eq!(
+            g.labels.iter().map(ToString::to_string).collect::<Vec<_>>(),
+            ["{job=\"b\"}", "{job=\"a\"}"]
+        );
     }
 }
