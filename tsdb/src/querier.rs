@@ -40,6 +40,14 @@ impl ChunkData {
             ChunkSource::Block(bytes) => ChunkIter::new(bytes.encoding(), bytes),
         }
     }
+
+    /// The encoded chunk.
+    fn bytes(&self) -> &[u8] {
+        match &self.source {
+            ChunkSource::Memory(bytes) => bytes,
+            ChunkSource::Block(bytes) => bytes,
+        }
+    }
 }
 
 /// A selected series: labels plus chunk references; samples are decoded only when iterated.
@@ -107,13 +115,7 @@ impl Series {
     pub fn sample_hint(&self) -> usize {
         self.chunks
             .iter()
-            .map(|c| {
-                let bytes: &[u8] = match &c.source {
-                    ChunkSource::Memory(bytes) => bytes,
-                    ChunkSource::Block(bytes) => bytes,
-                };
-                crate::chunk::num_samples(bytes).min(crate::chunk::MAX_SAMPLES_PER_CHUNK)
-            })
+            .map(|c| crate::chunk::num_samples(c.bytes()).min(crate::chunk::MAX_SAMPLES_PER_CHUNK))
             .sum()
     }
 

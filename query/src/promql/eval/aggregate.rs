@@ -220,18 +220,23 @@ fn eval_with(
                 })
                 .collect()
         }
-        _ => cache
-            .split(input, grouping, without)
-            .into_iter()
-            .map(|(labels, g)| {
-                let values: Vec<f64> = g.iter().map(|e| e.v).collect();
-                Elem {
-                    labels,
-                    v: simple(op, &values),
-                    drop_name: g.iter().any(|e| e.drop_name),
-                }
-            })
-            .collect(),
+        _ => {
+            // One buffer for every group's values.
+            let mut values = Vec::new();
+            cache
+                .split(input, grouping, without)
+                .into_iter()
+                .map(|(labels, g)| {
+                    values.clear();
+                    values.extend(g.iter().map(|e| e.v));
+                    Elem {
+                        labels,
+                        v: simple(op, &values),
+                        drop_name: g.iter().any(|e| e.drop_name),
+                    }
+                })
+                .collect()
+        }
     };
     Ok(Val::Vector(out))
 }
